@@ -1,0 +1,87 @@
+"""The database engine, the schema's migrations, and the readiness probe.
+
+SQLite is the embedded default and PostgreSQL the production store. SQLite runs in WAL mode
+behind a single pooled connection: every statement of the process goes through that one
+writer, in turn, so concurrent turns queue for a few microseconds instead of failing with
+"database is locked" (see docs/decisions/0002-sqlite-single-writer.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = ["alembic_config", "create_engine", "is_sqlite", "ping", "upgrade", "upgrade_async"]
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def is_sqlite(url: str) -> bool:
+    """Tell whether ``url`` names a SQLite database."""
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Build the process's engine for ``url`` (create the SQLite file's folder if needed)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    # Another process (a migration, a second CLI command) may hold the write lock briefly.
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    """Tell whether the database answers a trivial query."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        logger.warning("database ping failed", exc_info=True)
+        return False
+    return True
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url`` that needs no alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply the schema's migrations to ``url`` (call with no event loop running)."""
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), revision)
+
+
+async def upgrade_async(url: str, revision: str = "head") -> None:
+    """Apply the migrations from async code (Alembic runs its own loop in a worker thread)."""
+    await asyncio.to_thread(upgrade, url, revision)

@@ -1,0 +1,115 @@
+"""Shared fixtures: real databases (a SQLite file, a throwaway PostgreSQL cluster) and the app.
+
+PostgreSQL comes from ``TEST_DATABASE_URL`` when set, else from a throwaway cluster started
+once per test session from the server binaries on this machine. Each test gets a database of
+its own. Where there is no PostgreSQL at all, its tests skip with the reason, except under CI
+(``CI=true``), where they fail instead: CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp import web
+from sqlalchemy.engine import make_url
+
+from services import db
+from services.settings import Settings
+from tests.support.postgres import PostgresUnavailable, throwaway_cluster
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server's URL for the whole session."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    try:
+        with throwaway_cluster() as url:
+            yield url
+    except PostgresUnavailable as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"no PostgreSQL here: {error}")
+
+
+def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
+    """A fresh, migrated PostgreSQL database for one test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(postgres_server))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+    await db.upgrade_async(url)
+    yield url
+    admin = await asyncpg.connect(_asyncpg_dsn(postgres_server))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, migrated SQLite file for one test."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'membership-bot.db'}"
+    await db.upgrade_async(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each real database this project supports, in turn."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("sqlite_url"))
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test app: loopback, the given database, no .env file."""
+    values: dict[str, object] = {"database_url": database_url, "port": 0, "log_level": "WARNING"}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+async def serve_app() -> AsyncIterator[object]:
+    """Start ``create_app(settings)`` on a free 127.0.0.1 port; return its base URL."""
+    from app import create_app
+
+    runners: list[web.AppRunner] = []
+
+    async def start(settings: Settings) -> str:
+        runner = web.AppRunner(create_app(settings), access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in reversed(runners):
+        await runner.cleanup()

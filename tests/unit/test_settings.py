@@ -1,0 +1,64 @@
+"""Settings: Bot Framework names, secrets kept secret, and safe binding by default."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from services.settings import Settings
+
+
+def test_defaults_serve_on_loopback_with_an_embedded_sqlite_database(monkeypatch):
+    for name in ("HOST", "PORT", "DATABASE_URL", "MicrosoftAppId"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+
+    assert (settings.host, settings.port) == ("127.0.0.1", 3978)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///var/")
+    assert not settings.auth_enabled and settings.dev_chat_enabled
+
+
+def test_the_bot_framework_names_configure_token_validation(monkeypatch):
+    monkeypatch.setenv("MicrosoftAppId", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("MicrosoftAppPassword", "s3cret-value")
+    monkeypatch.setenv("MicrosoftAppType", "SingleTenant")
+    monkeypatch.setenv("MicrosoftAppTenantId", "contoso.onmicrosoft.com")
+
+    settings = Settings(_env_file=None)
+
+    assert settings.auth_enabled and not settings.dev_chat_enabled
+    assert settings.microsoft_app_type == "SingleTenant"
+    assert "s3cret-value" not in repr(settings)
+    assert settings.microsoft_app_password.get_secret_value() == "s3cret-value"
+
+
+def test_a_public_address_without_an_app_id_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.delenv("MicrosoftAppId", raising=False)
+    monkeypatch.setenv("HOST", "0.0.0.0")
+
+    with pytest.raises(ValidationError, match="not a loopback address and no MicrosoftAppId"):
+        Settings(_env_file=None)
+
+
+def test_a_public_address_without_an_app_id_is_allowed_only_when_asked_explicitly(monkeypatch):
+    monkeypatch.delenv("MicrosoftAppId", raising=False)
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("ALLOW_UNAUTHENTICATED_REMOTE", "true")
+
+    assert Settings(_env_file=None).host == "0.0.0.0"
+
+
+def test_settings_are_read_from_a_dot_env_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    env = tmp_path / ".env"
+    env.write_text("PORT=4000\nDATABASE_URL=sqlite+aiosqlite:///elsewhere.db\n")
+
+    settings = Settings(_env_file=env)
+
+    assert settings.port == 4000 and settings.database_url.endswith("elsewhere.db")
+
+
+def test_settings_are_frozen():
+    settings = Settings(_env_file=None)
+    with pytest.raises(ValidationError):
+        settings.port = 1  # type: ignore[misc]
