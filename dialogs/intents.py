@@ -1,0 +1,171 @@
+"""What a user's free text asks for, in English or Traditional Chinese, without a cloud service.
+
+Two kinds of match, on text folded with NFKC and casefold (full-width letters and digits
+become ASCII, case is ignored, punctuation and spaces are dropped):
+
+* an **interruption** (help, cancel, start over, language, a language's name) must be the whole
+  message, give or take a typo, so that an answer that merely contains "help" is not hijacked;
+* a **menu choice** may also be a menu number, or a phrase that contains one of its keywords.
+
+Typos are tolerated with ``difflib``'s similarity ratio on the folded text.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping, Sequence
+from difflib import SequenceMatcher
+from enum import StrEnum
+
+__all__ = ["MENU", "Intent", "fold", "recognize_interruption", "recognize_menu_choice"]
+
+
+class Intent(StrEnum):
+    """Everything the bot can be asked for by name."""
+
+    CREATE_ACCOUNT = "create_account"
+    RENEW = "renew"
+    VERIFY_CONTACT = "verify_contact"
+    ACCEPT_AGREEMENT = "accept_agreement"
+    BENEFITS = "benefits"
+    STATUS = "status"
+    HUMAN = "human"
+    HELP = "help"
+    CANCEL = "cancel"
+    START_OVER = "start_over"
+    LANGUAGE = "language"
+    ENGLISH = "english"
+    CHINESE = "chinese"
+
+
+# The main menu, in display order; its position + 1 is the number a user may type.
+MENU: tuple[Intent, ...] = (
+    Intent.CREATE_ACCOUNT,
+    Intent.RENEW,
+    Intent.VERIFY_CONTACT,
+    Intent.ACCEPT_AGREEMENT,
+    Intent.BENEFITS,
+    Intent.STATUS,
+    Intent.HUMAN,
+    Intent.HELP,
+)
+
+_INTERRUPTION_WORDS: dict[Intent, tuple[str, ...]] = {
+    Intent.HELP: ("help", "?", "what can you do", "幫助", "說明", "求助", "幫忙", "怎麼用"),
+    Intent.CANCEL: ("cancel", "stop", "quit", "exit", "never mind", "取消", "停止", "算了", "離開"),
+    Intent.START_OVER: ("start over", "restart", "reset", "重新開始", "從頭開始", "重來"),
+    Intent.LANGUAGE: ("language", "change language", "語言", "切換語言", "更改語言"),
+    Intent.ENGLISH: ("english", "英文", "英語", "en", "en-us"),
+    Intent.CHINESE: ("繁體中文", "中文", "chinese", "traditional chinese", "zh-tw", "國語"),
+}
+
+_MENU_WORDS: dict[Intent, tuple[str, ...]] = {
+    Intent.CREATE_ACCOUNT: (
+        "create account", "create the account", "partner center account", "register",
+        "sign up", "建立帳戶", "建立帳號", "建立合作夥伴中心帳戶", "註冊", "開戶",
+    ),
+    Intent.RENEW: ("renew", "renewal", "upgrade", "續約", "續訂", "更新會員", "升級"),
+    Intent.VERIFY_CONTACT: (
+        "verify contact", "verify email", "primary contact", "contact verification",
+        "驗證聯絡人", "驗證電子郵件", "主要連絡人", "主要聯絡人", "驗證",
+    ),
+    Intent.ACCEPT_AGREEMENT: ("agreement", "accept agreement", "合約", "協議", "接受合約", "同意"),
+    Intent.BENEFITS: (
+        "benefits", "benefit", "buy benefits", "activate", "權益", "福利", "購買", "啟用",
+    ),
+    Intent.STATUS: (
+        "status", "membership status", "expire", "expiry", "when does", "狀態", "會員狀態",
+        "到期", "何時到期",
+    ),
+    Intent.HUMAN: (
+        "talk to a person", "human", "agent", "person", "help desk", "helpdesk", "support",
+        "真人", "真人客服", "客服", "找人", "服務台",
+    ),
+    Intent.HELP: ("help", "what can you do", "幫助", "說明"),
+}  # fmt: skip
+
+_FUZZY_THRESHOLD = 0.75
+
+
+def fold(text: str) -> str:
+    """Fold ``text`` for matching: NFKC, casefold, only letters, digits and '?'."""
+    normalized = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(ch for ch in normalized if ch.isalnum() or ch == "?")
+
+
+def _similar(a: str, b: str) -> bool:
+    # Short words need an exact match: "en" must not be a typo of "no".
+    if min(len(a), len(b)) < 4:
+        return a == b
+    return SequenceMatcher(None, a, b).ratio() >= _FUZZY_THRESHOLD
+
+
+def _folded(table: dict[Intent, tuple[str, ...]]) -> dict[Intent, tuple[str, ...]]:
+    return {intent: tuple(fold(word) for word in words) for intent, words in table.items()}
+
+
+_INTERRUPTIONS = _folded(_INTERRUPTION_WORDS)
+_MENU_KEYWORDS = _folded(_MENU_WORDS)
+
+
+def recognize_interruption(text: str | None) -> Intent | None:
+    """Return the interruption that ``text`` is, as a whole message, if any."""
+    folded = fold(text or "")
+    if not folded:
+        return None
+    for intent, words in _INTERRUPTIONS.items():
+        if folded in words:
+            return intent
+    for intent, words in _INTERRUPTIONS.items():
+        if any(_similar(folded, word) for word in words):
+            return intent
+    return None
+
+
+def recognize_menu_choice(
+    text: str | None, labels: Mapping[Intent, Sequence[str]] | None = None
+) -> Intent | None:
+    """Return the menu item that ``text`` picks: its number, its label, or one of its keywords.
+
+    ``labels`` are the items' displayed names, in every language (a button sends its label).
+    """
+    folded = fold(text or "")
+    if not folded:
+        return None
+    if folded.isdigit() and 1 <= int(folded) <= len(MENU):
+        return MENU[int(folded) - 1]
+    folded_labels = {
+        intent: tuple(fold(label) for label in names) for intent, names in (labels or {}).items()
+    }
+    for intent, names in folded_labels.items():
+        if folded in names:
+            return intent
+    for intent, words in _MENU_KEYWORDS.items():
+        if folded in words:
+            return intent
+    # Longest keyword contained in the text wins: "renew our membership" -> renew.
+    contained = [
+        (len(word), intent)
+        for intent, words in _MENU_KEYWORDS.items()
+        for word in words
+        if len(word) >= 2 and word in folded
+    ]
+    if contained:
+        return max(contained, key=lambda pair: pair[0])[1]
+    # Typos: compare the whole text and each run of up to three of its words.
+    pieces = {folded, *_word_runs(text or "")}
+    for intent, words in _MENU_KEYWORDS.items():
+        candidates = (*words, *folded_labels.get(intent, ()))
+        if any(_similar(piece, word) for piece in pieces for word in candidates):
+            return intent
+    return None
+
+
+def _word_runs(text: str, longest: int = 3) -> list[str]:
+    words = [fold(word) for word in unicodedata.normalize("NFKC", text).split()]
+    words = [word for word in words if word]
+    return [
+        "".join(words[start : start + size])
+        for size in range(1, longest + 1)
+        for start in range(len(words) - size + 1)
+    ]

@@ -1,0 +1,103 @@
+"""The main dialog: the welcome, the menu of journeys, and the loop back to the menu.
+
+Journeys that are not built yet answer honestly that they are coming.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botbuilder.core import StatePropertyAccessor
+from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs.prompts import PromptValidatorContext
+
+from dialogs.intents import MENU, Intent, recognize_menu_choice
+from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog
+from dialogs.prompts import LocalizedTextPrompt, ask
+from dialogs.texts import texts
+from services.i18n import N_, Locale, translator
+
+__all__ = ["MENU_LABELS", "MainDialog"]
+
+MENU_LABELS: dict[Intent, str] = {
+    Intent.CREATE_ACCOUNT: N_("Create the Partner Center account"),
+    Intent.RENEW: N_("Renew or upgrade the membership"),
+    Intent.VERIFY_CONTACT: N_("Verify the primary contact"),
+    Intent.ACCEPT_AGREEMENT: N_("Accept the partner agreement"),
+    Intent.BENEFITS: N_("Buy and activate benefits"),
+    Intent.STATUS: N_("Membership status"),
+    Intent.HUMAN: N_("Talk to a person"),
+    Intent.HELP: N_("Help"),
+}
+assert tuple(MENU_LABELS) == MENU, "the menu's labels follow its order"
+
+WELCOME_TEXT = N_(
+    "Hello! I'm the Microsoft Partner Network membership assistant. I can walk you through "
+    "renewing your membership, creating your Partner Center account, verifying your primary "
+    "contact, accepting the partner agreement, and buying and activating benefits."
+)
+
+
+class MainDialog(InterruptibleDialog):
+    """Welcome the user, offer the journeys, start the chosen one, and come back."""
+
+    MENU_PROMPT = "menu_prompt"
+
+    def __init__(self, user_profile: StatePropertyAccessor) -> None:
+        super().__init__(MainDialog.__name__, user_profile)
+        self.add_dialog(LocalizedTextPrompt(self.MENU_PROMPT, self._recognize_menu))
+        self.add_dialog(WaterfallDialog("main", [self.menu_step, self.route_step, self.loop_step]))
+        self.initial_dialog_id = "main"
+        # A button sends its label; accept a label in either language (the user may have
+        # switched language since the buttons were drawn).
+        self._labels = {
+            intent: tuple(translator(locale).gettext(label) for locale in Locale)
+            for intent, label in MENU_LABELS.items()
+        }
+
+    async def menu_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Greet a newcomer, then offer the menu."""
+        options: dict[str, Any] = step.options if isinstance(step.options, dict) else {}
+        if options.get("welcome", True):
+            await step.context.send_activity(texts(step.context).gettext(WELCOME_TEXT))
+        return await step.prompt(
+            self.MENU_PROMPT,
+            ask(
+                N_("What would you like to do? Pick an option or type its number."),
+                retry=N_(
+                    "Sorry, I didn't catch that. Pick one of the options below, "
+                    "or type its number (1 to 8)."
+                ),
+                choices=list(MENU_LABELS.values()),
+            ),
+        )
+
+    async def route_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Start the chosen journey, or say honestly that it is not built yet."""
+        t = texts(step.context)
+        intent = Intent(step.result)
+        if intent is Intent.HELP:
+            await step.context.send_activity(t.gettext(HELP_TEXT))
+        else:
+            await step.context.send_activity(
+                t.gettext(
+                    "“{journey}” is coming soon: I can't do it with you yet. "
+                    "Until then, Partner Center (https://partner.microsoft.com/dashboard) "
+                    "has it.",
+                    journey=t.gettext(MENU_LABELS[intent]),
+                )
+            )
+        return await step.next(None)
+
+    async def loop_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Come back to the menu."""
+        return await step.replace_dialog(self.initial_dialog_id, {"welcome": False})
+
+    async def _recognize_menu(self, prompt: PromptValidatorContext) -> bool:
+        if not prompt.recognized.succeeded:
+            return False
+        intent = recognize_menu_choice(prompt.recognized.value, self._labels)
+        if intent is None:
+            return False
+        prompt.recognized.value = intent.value
+        return True

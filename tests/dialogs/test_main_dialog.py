@@ -1,0 +1,204 @@
+"""The main dialog, turn by turn, in both languages (botbuilder's TestAdapter)."""
+
+from __future__ import annotations
+
+import pytest
+from botbuilder.core import MemoryStorage
+
+from tests.support.chat import Chat
+
+MENU_EN = [
+    "Create the Partner Center account",
+    "Renew or upgrade the membership",
+    "Verify the primary contact",
+    "Accept the partner agreement",
+    "Buy and activate benefits",
+    "Membership status",
+    "Talk to a person",
+    "Help",
+]
+MENU_ZH = [
+    "建立合作夥伴中心帳戶",
+    "續約或升級會員資格",
+    "驗證主要連絡人",
+    "接受合作夥伴合約",
+    "購買及啟用權益",
+    "會員狀態",
+    "與真人客服對話",
+    "說明",
+]
+
+
+@pytest.fixture
+def storage() -> MemoryStorage:
+    return MemoryStorage()
+
+
+async def test_a_new_user_is_welcomed_and_offered_every_journey_in_english(storage):
+    replies = await Chat(storage, locale="en-us").join()
+
+    assert replies[0].text.startswith("Hello! I'm the Microsoft Partner Network membership")
+    assert replies[1].text.startswith("What would you like to do?")
+    assert replies[1].buttons == MENU_EN
+
+
+async def test_a_teams_user_with_zh_tw_locale_is_welcomed_in_traditional_chinese(storage):
+    replies = await Chat(storage, locale="zh-tw").join()
+
+    assert replies[0].text.startswith("您好！我是 Microsoft 合作夥伴網路的會員小幫手")
+    assert replies[1].buttons == MENU_ZH
+
+
+async def test_an_unsupported_locale_falls_back_to_english(storage):
+    replies = await Chat(storage, locale="fr-FR").join()
+
+    assert replies[0].text.startswith("Hello!")
+
+
+@pytest.mark.parametrize(
+    ("locale", "choice", "expected"),
+    [
+        ("en-US", "2", "“Renew or upgrade the membership” is coming soon"),
+        ("en-US", "Membership status", "“Membership status” is coming soon"),
+        ("en-US", "I need to renw our membership", "“Renew or upgrade the membership” is coming"),
+        ("zh-TW", "續約或升級會員資格", "「續約或升級會員資格」即將推出"),
+        ("zh-TW", "我想找真人客服", "「與真人客服對話」即將推出"),
+        ("zh-TW", "６", "「會員狀態」即將推出"),
+    ],
+)
+async def test_a_journey_not_built_yet_says_so_honestly_and_returns_to_the_menu(
+    storage, locale, choice, expected
+):
+    chat = Chat(storage, locale=locale)
+    await chat.join()
+
+    replies = await chat.say(choice)
+
+    assert replies[0].text.startswith(expected)
+    assert replies[-1].buttons == (MENU_EN if locale == "en-US" else MENU_ZH)
+
+
+async def test_an_unrecognized_answer_is_re_prompted_with_what_was_wrong(storage):
+    chat = Chat(storage, locale="en-US")
+    await chat.join()
+
+    replies = await chat.say("purple elephant")
+
+    assert [r.text for r in replies] == [
+        "Sorry, I didn't catch that. Pick one of the options below, or type its number (1 to 8)."
+    ]
+    assert replies[0].buttons == MENU_EN
+    # Nothing was lost: the menu still takes an answer.
+    assert (await chat.say("1"))[0].text.startswith("“Create the Partner Center account”")
+
+
+async def test_an_unrecognized_answer_in_chinese_is_re_prompted_in_chinese(storage):
+    chat = Chat(storage, locale="zh-TW")
+    await chat.join()
+
+    replies = await chat.say("隨便")
+
+    assert replies[0].text.startswith("抱歉，我不太明白。")
+
+
+async def test_help_answers_then_asks_the_pending_question_again(storage):
+    chat = Chat(storage, locale="en-US")
+    await chat.join()
+
+    replies = await chat.say("help")
+
+    assert "At any step you can type" in replies[0].text
+    assert replies[1].text.startswith("What would you like to do?")
+
+
+async def test_help_in_chinese_is_understood_from_a_chinese_keyword(storage):
+    chat = Chat(storage, locale="zh-TW")
+    await chat.join()
+
+    replies = await chat.say("說明")
+
+    assert "在任何步驟中" in replies[0].text
+
+
+async def test_cancel_stops_and_goes_back_to_the_menu_keeping_saved_progress(storage):
+    chat = Chat(storage, locale="zh-TW")
+    await chat.join()
+
+    replies = await chat.say("取消")
+
+    assert replies[0].text == "好的，已經停止。您已儲存的內容都會保留。"
+    assert replies[1].buttons == MENU_ZH
+
+
+async def test_start_over_welcomes_again(storage):
+    chat = Chat(storage, locale="en-US")
+    await chat.join()
+    await chat.say("nonsense")
+
+    replies = await chat.say("start over")
+
+    assert replies[0].text.startswith("Hello!")
+
+
+async def test_language_offers_both_languages(storage):
+    chat = Chat(storage, locale="en-US")
+    await chat.join()
+
+    replies = await chat.say("language")
+
+    assert replies[0].text == "Which language would you like me to use?"
+    assert replies[0].buttons == ["English", "繁體中文"]
+
+
+async def test_switching_language_re_asks_the_pending_question_in_the_new_language(storage):
+    chat = Chat(storage, locale="en-US")
+    await chat.join()
+    await chat.say("language")
+
+    replies = await chat.say("繁體中文")
+
+    assert replies[0].text == "好的，從現在起我會用繁體中文和您對話。"
+    assert replies[1].text.startswith("您想做什麼呢？")
+    assert replies[1].buttons == MENU_ZH
+
+
+async def test_the_chosen_language_is_remembered_over_what_the_client_sends(storage):
+    chat = Chat(storage, locale="en-US")
+    await chat.join()
+    await chat.say("中文")
+
+    # A new conversation of the same user; the client still says en-US.
+    later = Chat(storage, locale="en-US", conversation_id="conversation-2")
+    replies = await later.join()
+
+    assert replies[0].text.startswith("您好！")
+
+
+async def test_a_button_drawn_before_a_language_switch_still_works(storage):
+    chat = Chat(storage, locale="en-US")
+    await chat.join()
+    await chat.say("繁體中文")
+
+    replies = await chat.say("Membership status")
+
+    assert replies[0].text.startswith("「會員狀態」即將推出")
+
+
+async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keeps_progress(
+    storage, monkeypatch
+):
+    chat = Chat(storage, locale="zh-TW")
+    await chat.join()
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(chat.bot, "on_message_activity", broken)
+        replies = await chat.say("2")
+    assert [r.text for r in replies] == [
+        "抱歉，我這邊發生了問題。您已儲存的內容都會保留，請再試一次。"
+    ]
+
+    # The menu is still waiting for an answer: the failed turn lost nothing.
+    assert (await chat.say("2"))[0].text.startswith("「續約或升級會員資格」即將推出")

@@ -1,0 +1,95 @@
+"""Talk to the bot turn by turn through botbuilder's ``TestAdapter``, as a user would."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from botbuilder.core import ConversationState, Storage, UserState
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
+
+from bot.adapter import on_turn_error
+from bot.membership_bot import MembershipBot
+from dialogs.main_dialog import MainDialog
+
+__all__ = ["Chat", "Reply", "build_bot"]
+
+
+def build_bot(storage: Storage) -> MembershipBot:
+    """Wire the bot exactly as ``app.create_app`` does, on ``storage``."""
+    conversation_state = ConversationState(storage)
+    user_state = UserState(storage)
+    return MembershipBot(
+        conversation_state, user_state, MainDialog(user_state.create_property("UserProfile"))
+    )
+
+
+@dataclass
+class Reply:
+    """What the user sees of one bot message: its text and its buttons' titles."""
+
+    text: str
+    buttons: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "\n".join([self.text, *self.buttons])
+
+
+def _reply(activity: Activity) -> Reply:
+    text = activity.text or ""
+    buttons: list[str] = []
+    for attachment in activity.attachments or []:
+        content = attachment.content
+        card_text = (
+            getattr(content, "text", None) or (content or {}).get("text", "") if content else ""
+        )
+        text = "\n".join(part for part in (text, card_text) if part)
+        raw_buttons = getattr(content, "buttons", None) or (
+            content.get("buttons", []) if isinstance(content, dict) else []
+        )
+        buttons += [getattr(b, "title", None) or b.get("title", "") for b in raw_buttons]
+    return Reply(text, buttons)
+
+
+class Chat:
+    """One user in one conversation with the bot."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        locale: str | None = "en-US",
+        user_id: str = "user-1",
+        conversation_id: str = "conversation-1",
+    ) -> None:
+        self.bot = build_bot(storage)
+        self.adapter = TestAdapter(self.bot.on_turn)
+        self.adapter.on_turn_error = on_turn_error
+        self.locale = locale
+        self.user = ChannelAccount(id=user_id, name="Partner Admin")
+        self.conversation = ConversationAccount(id=conversation_id)
+
+    async def _send(self, activity: Activity) -> list[Reply]:
+        activity.from_property = self.user
+        activity.conversation = self.conversation
+        activity.locale = activity.locale or self.locale
+        await self.adapter.receive_activity(activity)
+        replies = []
+        while (reply := self.adapter.get_next_activity()) is not None:
+            if reply.type == ActivityTypes.message:
+                replies.append(_reply(reply))
+        return replies
+
+    async def join(self) -> list[Reply]:
+        """Open the conversation the way a channel does (members added)."""
+        return await self._send(
+            Activity(
+                type=ActivityTypes.conversation_update,
+                members_added=[self.user, ChannelAccount(id="bot", name="bot")],
+                recipient=ChannelAccount(id="bot", name="bot"),
+            )
+        )
+
+    async def say(self, text: str, *, locale: str | None = None) -> list[Reply]:
+        """Send ``text`` and return the bot's replies."""
+        return await self._send(Activity(type=ActivityTypes.message, text=text, locale=locale))

@@ -1,0 +1,45 @@
+"""Free text in either language picks the right menu item or interruption."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.intents import Intent, recognize_interruption, recognize_menu_choice
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Help", Intent.HELP), ("幫助", Intent.HELP), ("  HELP! ", Intent.HELP),
+        ("cancel", Intent.CANCEL), ("取消", Intent.CANCEL), ("cancle", Intent.CANCEL),
+        ("start over", Intent.START_OVER), ("重新開始", Intent.START_OVER),
+        ("language", Intent.LANGUAGE), ("語言", Intent.LANGUAGE),
+        ("English", Intent.ENGLISH), ("繁體中文", Intent.CHINESE),
+    ],
+)  # fmt: skip
+def test_a_whole_message_naming_an_interruption_is_recognized(text, intent):
+    assert recognize_interruption(text) is intent
+
+
+@pytest.mark.parametrize("text", ["Contoso Help Desk Ltd", "please cancel nothing here", "", None])
+def test_text_that_merely_contains_an_interruption_word_is_not_hijacked(text):
+    assert recognize_interruption(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("1", Intent.CREATE_ACCOUNT), ("８", Intent.HELP),
+        ("I want to renew our membership", Intent.RENEW), ("我要續約", Intent.RENEW),
+        ("when does our membership expire?", Intent.STATUS), ("會員何時到期", Intent.STATUS),
+        ("talk to a person", Intent.HUMAN), ("真人客服", Intent.HUMAN),
+        ("benfits", Intent.BENEFITS), ("購買權益", Intent.BENEFITS),
+    ],
+)  # fmt: skip
+def test_menu_choices_are_recognized_by_number_keyword_or_typo(text, intent):
+    assert recognize_menu_choice(text) is intent
+
+
+@pytest.mark.parametrize("text", ["9", "0", "hello there", "天氣如何"])
+def test_text_that_picks_nothing_is_not_forced_onto_a_menu_item(text):
+    assert recognize_menu_choice(text) is None
