@@ -1,0 +1,134 @@
+"""The composition root: settings in, a running aiohttp service out.
+
+``create_app(settings, services=None)`` wires the whole bot; tests call it with fakes or with
+real local parts. ``main()`` is the ``membership-bot`` console command: ``serve`` and
+``db upgrade``. Nothing is built at import time, and every resource with a lifetime (the
+database engine) is opened and closed by its own ``cleanup_ctx`` generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+from botbuilder.core import ConversationState, UserState
+from botbuilder.schema import Activity
+from pydantic import ValidationError
+
+from bot.adapter import create_adapter
+from bot.membership_bot import MembershipBot
+from bot.routes import ADAPTER, BOT, READY, add_routes, run_turn
+from bot.sql_storage import SqlStorage
+from dialogs.main_dialog import MainDialog
+from services import db
+from services.logs import configure_logging
+from services.settings import Settings
+from services.state_repository import SqlAlchemyStateRepository, StateRepository
+
+__all__ = ["Services", "create_app", "main"]
+
+logger = logging.getLogger("membership_bot")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the bot needs from the outside world; tests pass their own."""
+
+    state: StateRepository
+    ready: Callable[[], Awaitable[bool]]
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> web.Application:
+    """Build the web application for ``settings``; with ``services``, use those instead."""
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[ADAPTER] = create_adapter(settings)
+    if services is None:
+        app.cleanup_ctx.append(_database(settings))
+    else:
+        app[SERVICES] = services
+    app.on_startup.append(_build_bot)
+    add_routes(app)
+    if settings.dev_chat_enabled:
+        from bot.directline import setup_directline  # dev only: never loaded in production
+
+        setup_directline(app, deliver=_deliver_to(app), webchat_js=settings.webchat_js)
+    return app
+
+
+def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        engine = db.create_engine(settings.database_url)
+        app[SERVICES] = Services(
+            state=SqlAlchemyStateRepository(engine), ready=lambda: db.ping(engine)
+        )
+        yield
+        await engine.dispose()
+
+    return database
+
+
+async def _build_bot(app: web.Application) -> None:
+    services = app[SERVICES]
+    storage = SqlStorage(services.state)
+    conversation_state = ConversationState(storage)
+    user_state = UserState(storage)
+    user_profile = user_state.create_property("UserProfile")
+    app[BOT] = MembershipBot(conversation_state, user_state, MainDialog(user_profile))
+    app[READY] = services.ready
+
+
+def _deliver_to(app: web.Application) -> Callable[[dict[str, object]], Awaitable[None]]:
+    async def deliver(activity: dict[str, object]) -> None:
+        await run_turn(app, Activity().deserialize(activity), "")
+
+    return deliver
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="membership-bot", description="The Microsoft Partner Network membership assistant."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the bot over HTTP")
+    database = commands.add_parser("db", help="manage the database")
+    database_commands = database.add_subparsers(dest="db_command", required=True)
+    database_commands.add_parser("upgrade", help="apply the schema's migrations")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``membership-bot`` command line."""
+    arguments = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        sys.stderr.write(f"membership-bot: invalid settings: {reasons}\n")
+        return 2
+    configure_logging(settings.log_level)
+
+    if arguments.command == "db":
+        db.upgrade(settings.database_url)
+        logger.info("database schema is up to date")
+        return 0
+
+    app = create_app(settings)
+    logger.info(
+        "serving on http://%s:%s (token validation %s)",
+        settings.host,
+        settings.port,
+        "on" if settings.auth_enabled else "off: loopback only, local chat page at /",
+    )
+    web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The Bot Framework adapter and what it does when a turn fails."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+
+from bot.authentication import CachingBotFrameworkAuthentication
+from dialogs.texts import texts
+from services.errors import StorageConflict
+from services.settings import Settings
+
+__all__ = ["create_adapter"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _SdkConfiguration:
+    """The attribute names the SDK's configuration readers look for."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str
+
+
+def create_adapter(settings: Settings) -> CloudAdapter:
+    """Build the adapter: token validation on whenever an app id is configured."""
+    configuration = _SdkConfiguration(
+        APP_ID=settings.microsoft_app_id,
+        APP_PASSWORD=settings.microsoft_app_password.get_secret_value(),
+        APP_TYPE=settings.microsoft_app_type.value,
+        APP_TENANTID=settings.microsoft_app_tenant_id,
+    )
+    authentication = CachingBotFrameworkAuthentication(
+        ConfigurationBotFrameworkAuthentication(configuration)
+    )
+    adapter = CloudAdapter(authentication)
+    adapter.on_turn_error = on_turn_error
+    return adapter
+
+
+async def on_turn_error(context: TurnContext, error: Exception) -> None:
+    """Log the failure, apologise once in the user's language, keep saved progress.
+
+    The turn's state changes are not saved (the bot saves only after a turn succeeds), so the
+    conversation resumes from its last good step.
+    """
+    activity = context.activity
+    logger.exception(
+        "turn failed",
+        exc_info=error,
+        extra={
+            "conversation_id": activity.conversation.id if activity.conversation else None,
+            "activity_type": activity.type,
+        },
+    )
+    t = texts(context)
+    if isinstance(error, StorageConflict):
+        message = t.gettext(
+            "Your message crossed with another one in this chat. Please send it again."
+        )
+    else:
+        message = t.gettext(
+            "Sorry, something went wrong on my side. What you saved is kept; please try again."
+        )
+    try:
+        await context.send_activity(message)
+    except Exception:
+        logger.exception("could not send the apology")

@@ -1,0 +1,46 @@
+"""The activity handler: resolve the turn's language, run the main dialog, save state."""
+
+from __future__ import annotations
+
+import logging
+
+from botbuilder.core import ActivityHandler, ConversationState, TurnContext, UserState
+from botbuilder.dialogs import Dialog, DialogExtensions
+from botbuilder.schema import ChannelAccount
+
+from dialogs.texts import resolve_locale
+
+__all__ = ["MembershipBot"]
+
+logger = logging.getLogger(__name__)
+
+
+class MembershipBot(ActivityHandler):
+    """Route every conversational turn into the main dialog."""
+
+    def __init__(
+        self, conversation_state: ConversationState, user_state: UserState, dialog: Dialog
+    ) -> None:
+        self._conversation_state = conversation_state
+        self._user_state = user_state
+        self._dialog = dialog
+        self._dialog_state = conversation_state.create_property("DialogState")
+        self.user_profile = user_state.create_property("UserProfile")
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        """Handle the turn, then save what it changed (nothing is saved if it failed)."""
+        await resolve_locale(self.user_profile, turn_context)
+        await super().on_turn(turn_context)
+        await self._conversation_state.save_changes(turn_context)
+        await self._user_state.save_changes(turn_context)
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        """Continue the conversation's dialog, or begin the main one."""
+        await DialogExtensions.run_dialog(self._dialog, turn_context, self._dialog_state)
+
+    async def on_members_added_activity(
+        self, members_added: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        """Greet once when the bot and the user meet (the main dialog's first step welcomes)."""
+        if members_added:
+            await DialogExtensions.run_dialog(self._dialog, turn_context, self._dialog_state)

@@ -1,0 +1,70 @@
+"""botbuilder's ``Storage`` over the SQL state repository, with ETag optimistic concurrency.
+
+State objects (the SDK's ``DialogState`` among them) are encoded with jsonpickle, as the SDK's
+own storages do; the ETag lives in its own column and is put back on the item when it is read.
+Concurrency rules are the repository's (``services/state_repository.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsonpickle
+from botbuilder.core import Storage
+
+from services.state_repository import StateRepository
+
+__all__ = ["SqlStorage"]
+
+_ETAG = "e_tag"
+
+
+def _etag_of(item: Any) -> str | None:
+    etag = item.get(_ETAG) if isinstance(item, dict) else getattr(item, _ETAG, None)
+    if etag == "":
+        raise ValueError("a state item's e_tag is empty; use None (new) or '*' (any)")
+    return etag
+
+
+def _set_etag(item: Any, etag: str) -> None:
+    if isinstance(item, dict):
+        item[_ETAG] = etag
+    elif hasattr(item, _ETAG):
+        item.e_tag = etag
+
+
+class SqlStorage(Storage):
+    """Conversation and user state in SQL, shared safely by several bot instances."""
+
+    def __init__(self, repository: StateRepository) -> None:
+        self._repository = repository
+
+    async def read(self, keys: Sequence[str]) -> dict[str, Any]:
+        """Return the stored items among ``keys``, each carrying its current e_tag."""
+        stored = await self._repository.read(list(keys))
+        items: dict[str, Any] = {}
+        for key, row in stored.items():
+            item = jsonpickle.decode(row.document, keys=True)
+            _set_etag(item, row.etag)
+            items[key] = item
+        return items
+
+    async def write(self, changes: Mapping[str, Any]) -> None:
+        """Store ``changes`` atomically; a stale e_tag raises ``StorageConflict``."""
+        if not changes:
+            return
+        encoded: dict[str, tuple[str, str | None]] = {}
+        for key, item in changes.items():
+            etag = _etag_of(item)
+            body = {k: v for k, v in item.items() if k != _ETAG} if isinstance(item, dict) else item
+            encoded[key] = (jsonpickle.encode(body, keys=True), etag)
+        new_etags = await self._repository.write(encoded)
+        # The caller keeps using its item; let a second save in the same turn present the
+        # ETag it now has instead of conflicting with itself.
+        for key, etag in new_etags.items():
+            _set_etag(changes[key], etag)
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        """Remove ``keys``."""
+        await self._repository.delete(list(keys))

@@ -1,0 +1,129 @@
+"""The ``membership-bot`` command as an operator runs it: migrate, serve, crash, restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.conftest import free_port
+
+COMMAND = str(Path(sys.executable).parent / "membership-bot")
+
+
+def _env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+    env.update(values)
+    return env
+
+
+class Server:
+    """One ``membership-bot serve`` process."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.url = f"http://127.0.0.1:{env['PORT']}"
+        self._log = log.open("ab")
+        self.process = subprocess.Popen(
+            [COMMAND, "serve"], env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, log.read_text()
+            try:
+                import urllib.request
+
+                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise TimeoutError(log.read_text())
+
+    def kill(self) -> None:
+        """Kill it the hard way: no shutdown hooks run."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self._log.close()
+
+
+@pytest.fixture
+def server_env(tmp_path) -> Iterator[dict[str, str]]:
+    env = _env(
+        HOST="127.0.0.1",
+        PORT=str(free_port()),
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        WEBCHAT_JS=str(tmp_path / "absent.js"),
+    )
+    migrated = subprocess.run([COMMAND, "db", "upgrade"], env=env, capture_output=True, text=True)
+    assert migrated.returncode == 0, migrated.stderr
+    yield env
+
+
+async def _say(url: str, conversation: str, text: str, locale: str = "en-US") -> list[str]:
+    body = {
+        "type": "message", "id": uuid.uuid4().hex, "channelId": "msteams", "text": text,
+        "serviceUrl": "https://smba.trafficmanager.net/emea/", "locale": locale,
+        "from": {"id": "29:user-1"}, "recipient": {"id": "28:bot"},
+        "conversation": {"id": conversation}, "deliveryMode": "expectReplies",
+    }  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{url}/api/messages", json=body) as response:
+            assert response.status == 200
+            activities = (await response.json())["activities"]
+    return [a.get("text") or a["attachments"][0]["content"]["text"] for a in activities]
+
+
+async def test_a_conversation_continues_where_it_was_after_the_process_is_killed(
+    server_env, tmp_path
+):
+    conversation = f"a:{uuid.uuid4().hex}"
+    server = Server(server_env, tmp_path / "server.log")
+    try:
+        await _say(server.url, conversation, "hello")
+        await _say(server.url, conversation, "繁體中文")
+    finally:
+        server.kill()
+
+    restarted = Server(server_env, tmp_path / "server.log")
+    try:
+        replies = await _say(restarted.url, conversation, "2")
+    finally:
+        restarted.stop()
+
+    # The menu prompt was still waiting, in the language chosen before the crash.
+    assert replies[0].startswith("「續約或升級會員資格」即將推出")
+
+
+async def test_the_service_logs_json_lines(server_env, tmp_path):
+    log = tmp_path / "server.log"
+    server = Server(server_env, log)
+    server.stop()
+
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert any(line["message"].startswith("serving on http://127.0.0.1:") for line in lines)
+
+
+def test_serving_a_public_address_without_an_app_id_is_refused_with_the_reason(tmp_path):
+    refused = subprocess.run(
+        [COMMAND, "serve"],
+        env=_env(HOST="0.0.0.0", PORT=str(free_port()), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db"),
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+
+    assert refused.returncode == 2
+    assert "not a loopback address and no MicrosoftAppId" in refused.stderr
