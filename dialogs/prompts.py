@@ -11,7 +11,7 @@ from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
-from botbuilder.schema import ActionTypes, Activity, CardAction, HeroCard
+from botbuilder.schema import ActionTypes, Activity, CardAction, HeroCard, InputHints
 
 from dialogs.texts import texts
 
@@ -27,7 +27,9 @@ def ask(
 ) -> PromptOptions:
     """Build prompt options from English source strings (``choices`` become buttons)."""
     spec = {"text": text, "retry": retry, "choices": list(choices or []), "values": values}
-    return PromptOptions(prompt=Activity(type="message", text=text), validations=spec)
+    # No rendered Activity is kept in dialog state: it would be re-serialized (and re-hashed
+    # by BotState) on every turn, and it would be in the wrong language after a switch.
+    return PromptOptions(validations=spec)
 
 
 def render(context: TurnContext, spec: dict[str, Any], *, is_retry: bool) -> Activity:
@@ -36,10 +38,11 @@ def render(context: TurnContext, spec: dict[str, Any], *, is_retry: bool) -> Act
     source = spec["retry"] if is_retry and spec.get("retry") else spec["text"]
     text = t.gettext(source, **spec.get("values", {}))
     if not spec.get("choices"):
-        return MessageFactory.text(text)
+        return MessageFactory.text(text, input_hint=InputHints.expecting_input)
     labels = [t.gettext(choice) for choice in spec["choices"]]
     buttons = [CardAction(type=ActionTypes.im_back, title=label, value=label) for label in labels]
-    return MessageFactory.attachment(CardFactory.hero_card(HeroCard(text=text, buttons=buttons)))
+    card = CardFactory.hero_card(HeroCard(text=text, buttons=buttons))
+    return MessageFactory.attachment(card, input_hint=InputHints.expecting_input)
 
 
 class LocalizedTextPrompt(TextPrompt):
