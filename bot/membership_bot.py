@@ -1,11 +1,17 @@
-"""The activity handler: resolve the turn's language, run the main dialog, save state."""
+"""The activity handler: resolve the turn's language, run the main dialog, save state.
+
+The dialog runs through a ``DialogSet`` built once, continue-else-begin, rather than through
+``DialogExtensions.run_dialog``: that helper builds a dialog set and a memory-scope manager on
+every turn and sends a "BotState" trace activity with a snapshot of dialog memory, which
+``expectReplies`` would hand to the caller. Waterfalls and prompts need neither.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from botbuilder.core import ActivityHandler, ConversationState, TurnContext, UserState
-from botbuilder.dialogs import Dialog, DialogExtensions
+from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
 from botbuilder.schema import ChannelAccount
 
 from dialogs.texts import resolve_locale
@@ -24,7 +30,8 @@ class MembershipBot(ActivityHandler):
         self._conversation_state = conversation_state
         self._user_state = user_state
         self._dialog = dialog
-        self._dialog_state = conversation_state.create_property("DialogState")
+        self._dialogs = DialogSet(conversation_state.create_property("DialogState"))
+        self._dialogs.add(dialog)
         self.user_profile = user_state.create_property("UserProfile")
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -36,11 +43,17 @@ class MembershipBot(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Continue the conversation's dialog, or begin the main one."""
-        await DialogExtensions.run_dialog(self._dialog, turn_context, self._dialog_state)
+        await self._run_dialog(turn_context)
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext
     ) -> None:
         """Greet once when the bot and the user meet (the main dialog's first step welcomes)."""
         if members_added:
-            await DialogExtensions.run_dialog(self._dialog, turn_context, self._dialog_state)
+            await self._run_dialog(turn_context)
+
+    async def _run_dialog(self, turn_context: TurnContext) -> None:
+        dialog_context = await self._dialogs.create_context(turn_context)
+        result = await dialog_context.continue_dialog()
+        if result.status == DialogTurnStatus.Empty:
+            await dialog_context.begin_dialog(self._dialog.id)

@@ -8,13 +8,19 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.core import StatePropertyAccessor
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import (
+    DialogContext,
+    DialogTurnResult,
+    WaterfallDialog,
+    WaterfallStepContext,
+)
 from botbuilder.dialogs.prompts import PromptValidatorContext
+from botbuilder.schema import ActivityTypes
 
-from dialogs.intents import MENU, Intent, recognize_menu_choice
+from dialogs.intents import MENU, Intent, recognize_interruption, recognize_menu_choice
 from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog
 from dialogs.prompts import LocalizedTextPrompt, ask
-from dialogs.texts import texts
+from dialogs.texts import save_locale, texts
 from services.i18n import N_, Locale, translator
 
 __all__ = ["MENU_LABELS", "MainDialog"]
@@ -37,6 +43,11 @@ WELCOME_TEXT = N_(
     "contact, accepting the partner agreement, and buying and activating benefits."
 )
 
+COMING_SOON = N_(
+    "“{journey}” is coming soon: I can't do it with you yet. "
+    "Until then, Partner Center (https://partner.microsoft.com/dashboard) has it."
+)
+
 
 class MainDialog(InterruptibleDialog):
     """Welcome the user, offer the journeys, start the chosen one, and come back."""
@@ -55,11 +66,28 @@ class MainDialog(InterruptibleDialog):
             for intent, label in MENU_LABELS.items()
         }
 
+    async def on_begin_dialog(self, inner_dc: DialogContext, options: object) -> DialogTurnResult:
+        """Start the conversation, acting on its first message when it already says what."""
+        begin: dict[str, Any] = dict(options) if isinstance(options, dict) else {}
+        activity = inner_dc.context.activity
+        if activity.type == ActivityTypes.message and activity.text:
+            match recognize_interruption(activity.text):
+                case Intent.ENGLISH:
+                    await save_locale(self._user_profile, inner_dc.context, Locale.EN_US)
+                case Intent.CHINESE:
+                    await save_locale(self._user_profile, inner_dc.context, Locale.ZH_TW)
+                case _:
+                    if (choice := recognize_menu_choice(activity.text, self._labels)) is not None:
+                        begin.update(welcome=False, choice=choice.value)
+        return await super().on_begin_dialog(inner_dc, begin)
+
     async def menu_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        """Greet a newcomer, then offer the menu."""
+        """Greet a newcomer, then offer the menu (unless the choice is already known)."""
         options: dict[str, Any] = step.options if isinstance(step.options, dict) else {}
         if options.get("welcome", True):
             await step.context.send_activity(texts(step.context).gettext(WELCOME_TEXT))
+        if "choice" in options:
+            return await step.next(options["choice"])
         return await step.prompt(
             self.MENU_PROMPT,
             ask(
@@ -80,12 +108,7 @@ class MainDialog(InterruptibleDialog):
             await step.context.send_activity(t.gettext(HELP_TEXT))
         else:
             await step.context.send_activity(
-                t.gettext(
-                    "“{journey}” is coming soon: I can't do it with you yet. "
-                    "Until then, Partner Center (https://partner.microsoft.com/dashboard) "
-                    "has it.",
-                    journey=t.gettext(MENU_LABELS[intent]),
-                )
+                t.gettext(COMING_SOON, journey=t.gettext(MENU_LABELS[intent]))
             )
         return await step.next(None)
 

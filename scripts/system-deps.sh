@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite drives for real: Chromium (the chat page in a
-# headless browser) and the PostgreSQL server binaries (a throwaway cluster per test run).
+# headless browser), a CJK font (so zh-TW screenshots are legible) and the PostgreSQL server
+# binaries (a throwaway cluster per test run).
 # Installs only what is missing; without root it says what to install instead.
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 

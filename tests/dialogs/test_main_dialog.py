@@ -202,3 +202,31 @@ async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keep
 
     # The menu is still waiting for an answer: the failed turn lost nothing.
     assert (await chat.say("2"))[0].text.startswith("「續約或升級會員資格」即將推出")
+
+
+async def test_a_first_message_that_names_a_journey_is_answered_without_the_welcome(storage):
+    chat = Chat(storage, locale="en-US")
+
+    replies = await chat.say("when does our membership expire?")
+
+    assert replies[0].text.startswith("“Membership status” is coming soon")
+    assert replies[-1].buttons == MENU_EN
+
+
+async def test_a_first_message_asking_for_help_gets_help(storage):
+    replies = await Chat(storage, locale="zh-TW").say("說明")
+
+    assert "在任何步驟中" in replies[0].text
+
+
+async def test_a_first_message_naming_a_language_sets_it_before_the_welcome(storage):
+    replies = await Chat(storage, locale="en-US").say("繁體中文")
+
+    assert replies[0].text.startswith("您好！")
+
+
+async def test_a_first_message_that_says_nothing_in_particular_gets_the_welcome(storage):
+    replies = await Chat(storage, locale="en-US").say("hi there")
+
+    assert replies[0].text.startswith("Hello!")
+    assert replies[1].buttons == MENU_EN

@@ -162,3 +162,10 @@ async def test_readyz_is_503_while_the_database_is_unreachable_and_healthz_stays
     async with http.get(f"{base}/readyz") as ready, http.get(f"{base}/healthz") as health:
         assert ready.status == 503
         assert health.status == 200
+
+
+async def test_expect_replies_never_hands_out_debugging_traces(http, base_url):
+    async with http.post(f"{base_url}/api/messages", json=activity("hello")) as response:
+        body = await response.json()
+
+    assert [item["type"] for item in body["activities"]] == ["message", "message"]

@@ -1,0 +1,301 @@
+"""A local Direct Line v3 emulation, the connector routes it needs, and the chat page.
+
+Development only: ``app.create_app`` mounts this only when no Microsoft app id is configured,
+so that a newcomer can chat with the bot in Bot Framework Web Chat without Azure or Teams.
+
+The browser's Web Chat talks Direct Line v3 to ``/v3/directline``:
+
+    POST /v3/directline/tokens/generate            a token for a new conversation
+    POST /v3/directline/tokens/refresh             the same token, refreshed
+    POST /v3/directline/conversations              start (or resume) the token's conversation
+    GET  /v3/directline/conversations/{id}         the same (Direct Line's reconnect)
+    POST /v3/directline/conversations/{id}/activities      the user's activity, to the bot
+    GET  /v3/directline/conversations/{id}/activities      what happened after ?watermark=N
+
+The bot answers the way it answers any channel: through the Bot Framework connector at the
+activity's ``serviceUrl``, which is this same server:
+
+    POST /v3/conversations/{id}/activities[/{replyToId}]   the bot's reply, into the log
+
+Conversations live in memory, bounded (oldest dropped), and vanish with the process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["BOT_ACCOUNT", "Deliver", "DirectLineStore", "setup_directline"]
+
+logger = logging.getLogger(__name__)
+
+Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+
+BOT_ACCOUNT = {"id": "membership-bot", "name": "Membership bot", "role": "bot"}
+CHANNEL_ID = "webchat"
+TOKEN_LIFETIME_SECONDS = 3600
+MAX_CONVERSATIONS = 500
+MAX_ACTIVITIES = 1000
+STATIC = Path(__file__).parent / "static"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Conversation:
+    """One Direct Line conversation: its token, its people and its activity log."""
+
+    id: str
+    token: str
+    user: dict[str, Any]
+    locale: str
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    dropped: int = 0  # activities trimmed from the front; watermarks stay absolute
+    started: bool = False
+
+    def append(self, activity: dict[str, Any]) -> str:
+        """Stamp ``activity`` with an id and a time, add it to the log, return the id."""
+        sequence = self.dropped + len(self.activities)
+        activity.setdefault("id", f"{self.id}|{sequence:07d}")
+        activity.setdefault("timestamp", _now())
+        self.activities.append(activity)
+        if len(self.activities) > MAX_ACTIVITIES:
+            overflow = len(self.activities) - MAX_ACTIVITIES
+            del self.activities[:overflow]
+            self.dropped += overflow
+        return str(activity["id"])
+
+    def since(self, watermark: int) -> tuple[list[dict[str, Any]], int]:
+        """Return the activities after ``watermark`` and the new watermark."""
+        start = max(watermark - self.dropped, 0)
+        return self.activities[start:], self.dropped + len(self.activities)
+
+
+class DirectLineStore:
+    """The emulation's conversations and tokens, in memory and bounded."""
+
+    def __init__(self) -> None:
+        self._by_id: OrderedDict[str, Conversation] = OrderedDict()
+        self._by_token: dict[str, Conversation] = {}
+
+    def create(self, user: dict[str, Any], locale: str) -> Conversation:
+        """Open a conversation with a fresh token."""
+        conversation = Conversation(
+            id=secrets.token_urlsafe(12), token=secrets.token_urlsafe(24), user=user, locale=locale
+        )
+        self._by_id[conversation.id] = conversation
+        self._by_token[conversation.token] = conversation
+        while len(self._by_id) > MAX_CONVERSATIONS:
+            _, oldest = self._by_id.popitem(last=False)
+            self._by_token.pop(oldest.token, None)
+        return conversation
+
+    def by_id(self, conversation_id: str) -> Conversation | None:
+        """The conversation with ``conversation_id``, if it is still kept."""
+        return self._by_id.get(conversation_id)
+
+    def by_token(self, token: str) -> Conversation | None:
+        """The conversation that ``token`` opens, if any."""
+        return self._by_token.get(token)
+
+
+STORE = web.AppKey("directline_store", DirectLineStore)
+DELIVER: web.AppKey[Deliver] = web.AppKey("directline_deliver")
+PAGE = web.AppKey("chat_page", bytes)
+WEBCHAT_JS = web.AppKey("webchat_js", Path)
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+def _bearer(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _json_body(request: web.Request) -> dict[str, Any] | None:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _authorized(request: web.Request) -> Conversation | web.Response:
+    store = request.app[STORE]
+    conversation = store.by_id(request.match_info["conversation_id"])
+    if conversation is None:
+        return _error(404, "BadArgument", "unknown conversation")
+    if not secrets.compare_digest(_bearer(request), conversation.token):
+        return _error(401, "TokenInvalid", "the token does not open this conversation")
+    return conversation
+
+
+def _conversation_json(request: web.Request, conversation: Conversation) -> dict[str, Any]:
+    return {
+        "conversationId": conversation.id,
+        "token": conversation.token,
+        "expires_in": TOKEN_LIFETIME_SECONDS,
+    }
+
+
+def _stamp(request: web.Request, conversation: Conversation, activity: dict[str, Any]) -> None:
+    """Fill in what the Direct Line service adds to a client's activity."""
+    activity["channelId"] = CHANNEL_ID
+    activity["serviceUrl"] = f"{request.url.origin()}/"
+    activity["conversation"] = {"id": conversation.id}
+    activity["recipient"] = dict(BOT_ACCOUNT)
+    activity.setdefault("from", conversation.user)
+    activity.setdefault("locale", conversation.locale)
+
+
+async def generate_token(request: web.Request) -> web.Response:
+    """Open a conversation for a new user and hand out its token."""
+    body = await _json_body(request)
+    if body is None:
+        return _error(400, "BadArgument", "the body is not a JSON object")
+    given = body.get("user")
+    raw_user: dict[str, Any] = given if isinstance(given, dict) else {}
+    user = {
+        "id": str(raw_user.get("id") or f"dl_{secrets.token_hex(8)}"),
+        "name": str(raw_user.get("name") or "You"),
+        "role": "user",
+    }
+    locale = str(body.get("locale") or "en-US")
+    conversation = request.app[STORE].create(user, locale)
+    return web.json_response(_conversation_json(request, conversation))
+
+
+async def refresh_token(request: web.Request) -> web.Response:
+    """Refresh a token (tokens here last as long as their conversation)."""
+    conversation = request.app[STORE].by_token(_bearer(request))
+    if conversation is None:
+        return _error(401, "TokenInvalid", "unknown token")
+    return web.json_response(_conversation_json(request, conversation))
+
+
+async def start_conversation(request: web.Request) -> web.Response:
+    """Start the token's conversation; the bot hears that the user and it have joined."""
+    conversation = request.app[STORE].by_token(_bearer(request))
+    if conversation is None:
+        return _error(401, "TokenInvalid", "start a conversation with a token from tokens/generate")
+    if not conversation.started:
+        conversation.started = True
+        update: dict[str, Any] = {
+            "type": "conversationUpdate",
+            "membersAdded": [conversation.user, dict(BOT_ACCOUNT)],
+            "from": conversation.user,
+            "id": secrets.token_hex(8),
+            "timestamp": _now(),
+        }
+        _stamp(request, conversation, update)
+        await _deliver(request, update)
+    return web.json_response(_conversation_json(request, conversation), status=201)
+
+
+async def reconnect(request: web.Request) -> web.Response:
+    """Answer Direct Line's reconnect with the conversation as it is."""
+    conversation = _authorized(request)
+    if isinstance(conversation, web.Response):
+        return conversation
+    return web.json_response(_conversation_json(request, conversation))
+
+
+async def post_activity(request: web.Request) -> web.Response:
+    """Log the user's activity and hand it to the bot."""
+    conversation = _authorized(request)
+    if isinstance(conversation, web.Response):
+        return conversation
+    activity = await _json_body(request)
+    if activity is None or not isinstance(activity.get("type"), str):
+        return _error(400, "BadArgument", "the body is not an activity")
+    _stamp(request, conversation, activity)
+    activity.pop("id", None)
+    activity_id = conversation.append(activity)
+    await _deliver(request, dict(activity))
+    return web.json_response({"id": activity_id})
+
+
+async def get_activities(request: web.Request) -> web.Response:
+    """Return what happened after the client's watermark."""
+    conversation = _authorized(request)
+    if isinstance(conversation, web.Response):
+        return conversation
+    try:
+        watermark = int(request.query.get("watermark") or 0)
+    except ValueError:
+        return _error(400, "BadArgument", "the watermark is not a number")
+    activities, new_watermark = conversation.since(watermark)
+    return web.json_response({"activities": activities, "watermark": str(new_watermark)})
+
+
+async def bot_reply(request: web.Request) -> web.Response:
+    """Receive the bot's reply through the connector API and add it to the conversation."""
+    conversation = request.app[STORE].by_id(request.match_info["conversation_id"])
+    if conversation is None:
+        return _error(404, "BadArgument", "unknown conversation")
+    activity = await _json_body(request)
+    if activity is None or not isinstance(activity.get("type"), str):
+        return _error(400, "BadArgument", "the body is not an activity")
+    activity.pop("id", None)
+    activity["from"] = activity.get("from") or dict(BOT_ACCOUNT)
+    activity["conversation"] = {"id": conversation.id}
+    return web.json_response({"id": conversation.append(activity)})
+
+
+async def _deliver(request: web.Request, activity: dict[str, Any]) -> None:
+    try:
+        await request.app[DELIVER](activity)
+    except Exception:
+        # The bot's own error handler has already apologised if it could; the emulation
+        # must keep serving the page whatever the bot did.
+        logger.exception("the bot failed on a Direct Line activity")
+
+
+async def chat_page(request: web.Request) -> web.Response:
+    """Serve the chat page."""
+    return web.Response(body=request.app[PAGE], content_type="text/html", charset="utf-8")
+
+
+async def serve_webchat_js(request: web.Request) -> web.StreamResponse:
+    """Serve the Web Chat bundle that ``make`` fetched."""
+    path = request.app[WEBCHAT_JS]
+    if not path.is_file():
+        return web.Response(
+            status=503,
+            text=f"Web Chat is not installed at {path}: run `make webchat` (or `make run`).",
+        )
+    return web.FileResponse(path, headers={"Content-Type": "application/javascript"})
+
+
+def setup_directline(app: web.Application, *, deliver: Deliver, webchat_js: Path) -> None:
+    """Mount the chat page, the Direct Line emulation and the connector routes on ``app``."""
+    app[STORE] = DirectLineStore()
+    app[DELIVER] = deliver
+    app[PAGE] = (STATIC / "chat.html").read_bytes()
+    app[WEBCHAT_JS] = webchat_js
+    add = app.router
+    add.add_get("/", chat_page)
+    add.add_get("/webchat.js", serve_webchat_js)
+    add.add_post("/v3/directline/tokens/generate", generate_token)
+    add.add_post("/v3/directline/tokens/refresh", refresh_token)
+    add.add_post("/v3/directline/conversations", start_conversation)
+    add.add_get("/v3/directline/conversations/{conversation_id}", reconnect)
+    add.add_post("/v3/directline/conversations/{conversation_id}/activities", post_activity)
+    add.add_get("/v3/directline/conversations/{conversation_id}/activities", get_activities)
+    add.add_post("/v3/conversations/{conversation_id}/activities", bot_reply)
+    add.add_post("/v3/conversations/{conversation_id}/activities/{reply_to_id}", bot_reply)

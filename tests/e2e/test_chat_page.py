@@ -1,0 +1,106 @@
+"""The local chat page in a real browser: Web Chat over the local Direct Line, both languages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dialogs.main_dialog import COMING_SOON, WELCOME_TEXT
+from services.i18n import Locale, translator
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+WEBCHAT_JS = ROOT / "var" / "webchat" / "webchat.js"
+ARGS = [
+    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+]  # fmt: skip
+SCREENSHOTS = ROOT / "var" / "screenshots"
+
+
+def _why_not() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"no browser at {CHROMIUM} (apt-get install chromium; make test does it)"
+    if not WEBCHAT_JS.exists():
+        return f"no Web Chat bundle at {WEBCHAT_JS} (make webchat; make test does it)"
+    return None
+
+
+@pytest.fixture
+async def browser():
+    import os
+
+    if reason := _why_not():
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def chat_url(serve_app, sqlite_url):
+    return await serve_app(make_settings(sqlite_url, webchat_js=WEBCHAT_JS))
+
+
+@pytest.mark.parametrize("locale", [Locale.EN_US, Locale.ZH_TW])
+async def test_a_newcomer_chats_on_the_local_page_in_their_language(browser, chat_url, locale):
+    t = translator(locale)
+    page = await browser.new_page()
+    bubbles = page.locator(".webchat__bubble__content")
+
+    await page.goto(f"{chat_url}/?locale={locale}")
+
+    # The welcome arrives without typing anything.
+    # (Web Chat renders Markdown with typographic quotes: compare up to the first apostrophe.)
+    welcome = t.gettext(WELCOME_TEXT).split("'")[0]
+    await bubbles.filter(has_text=welcome).first.wait_for()
+    status = t.gettext("Membership status")
+    await page.get_by_role("button", name=status).first.wait_for()
+
+    # Pick a menu item by its button, then one by typing.
+    await page.get_by_role("button", name=status).first.click()
+    coming_soon = t.gettext(COMING_SOON, journey=status).split("'")[0]
+    await bubbles.filter(has_text=coming_soon).first.wait_for()
+    sendbox = page.locator("[data-id='webchat-sendbox-input']")
+    await sendbox.fill(t.gettext("Help"))
+    await sendbox.press("Enter")
+    await bubbles.filter(has_text="English / 繁體中文").first.wait_for()
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"chat-{locale}.png"), full_page=True)
+    await page.close()
+
+
+async def test_switching_the_page_language_starts_a_conversation_in_that_language(
+    browser, chat_url
+):
+    page = await browser.new_page()
+    await page.goto(f"{chat_url}/?locale=en-US")
+    await page.locator(".webchat__bubble__content", has_text="Hello!").first.wait_for()
+
+    await page.select_option("#locale", "zh-TW")
+
+    await page.wait_for_url("**/?locale=zh-TW")
+    await page.locator(".webchat__bubble__content", has_text="您好！").first.wait_for()
+    await page.close()
+
+
+async def test_without_web_chat_installed_the_page_says_how_to_get_it(
+    browser, serve_app, sqlite_url, tmp_path
+):
+    url = await serve_app(make_settings(sqlite_url, webchat_js=tmp_path / "missing.js"))
+    page = await browser.new_page()
+
+    await page.goto(url)
+
+    await page.get_by_text("make webchat").wait_for()
+    await page.close()
