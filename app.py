@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import web
-from botbuilder.core import ConversationState, UserState
 from botbuilder.schema import Activity
 from pydantic import ValidationError
 
@@ -23,6 +22,7 @@ from bot.adapter import create_adapter
 from bot.membership_bot import MembershipBot
 from bot.routes import ADAPTER, BOT, READY, add_routes, run_turn
 from bot.sql_storage import SqlStorage
+from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
 from services import db
 from services.logs import configure_logging
@@ -77,8 +77,8 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
 async def _build_bot(app: web.Application) -> None:
     services = app[SERVICES]
     storage = SqlStorage(services.state)
-    conversation_state = ConversationState(storage)
-    user_state = UserState(storage)
+    conversation_state = FastConversationState(storage)
+    user_state = FastUserState(storage)
     user_profile = user_state.create_property("UserProfile")
     app[BOT] = MembershipBot(conversation_state, user_state, MainDialog(user_profile))
     app[READY] = services.ready

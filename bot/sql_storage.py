@@ -1,8 +1,8 @@
 """botbuilder's ``Storage`` over the SQL state repository, with ETag optimistic concurrency.
 
-State objects (the SDK's ``DialogState`` among them) are encoded with jsonpickle, as the SDK's
-own storages do; the ETag lives in its own column and is put back on the item when it is read.
-Concurrency rules are the repository's (``services/state_repository.py``).
+State objects (the SDK's ``DialogState`` among them) are encoded by ``bot/state_codec.py``;
+the ETag lives in its own column and is put back on the item when it is read. Concurrency
+rules are the repository's (``services/state_repository.py``).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import jsonpickle
 from botbuilder.core import Storage
 
+from bot import state_codec
 from services.state_repository import StateRepository
 
 __all__ = ["SqlStorage"]
@@ -45,7 +45,7 @@ class SqlStorage(Storage):
         stored = await self._repository.read(list(keys))
         items: dict[str, Any] = {}
         for key, row in stored.items():
-            item = jsonpickle.decode(row.document, keys=True)
+            item = state_codec.decode(row.document)
             _set_etag(item, row.etag)
             items[key] = item
         return items
@@ -58,7 +58,7 @@ class SqlStorage(Storage):
         for key, item in changes.items():
             etag = _etag_of(item)
             body = {k: v for k, v in item.items() if k != _ETAG} if isinstance(item, dict) else item
-            encoded[key] = (jsonpickle.encode(body, keys=True), etag)
+            encoded[key] = (state_codec.encode(body), etag)
         new_etags = await self._repository.write(encoded)
         # The caller keeps using its item; let a second save in the same turn present the
         # ETag it now has instead of conflicting with itself.

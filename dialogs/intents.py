@@ -93,11 +93,22 @@ def fold(text: str) -> str:
     return "".join(ch for ch in normalized if ch.isalnum() or ch == "?")
 
 
+# Typos are looked for only in short texts: an interruption is a word or two, and a long
+# free-text answer (a company name, an address) must not cost a fuzzy pass over every keyword.
+_LONGEST_INTERRUPTION = 24
+_LONGEST_FUZZY_MENU_TEXT = 80
+
+
 def _similar(a: str, b: str) -> bool:
     # Short words need an exact match: "en" must not be a typo of "no".
     if min(len(a), len(b)) < 4:
         return a == b
-    return SequenceMatcher(None, a, b).ratio() >= _FUZZY_THRESHOLD
+    # ratio = 2 * matches / (len(a) + len(b)) cannot reach the threshold when the lengths
+    # differ this much; skip building the matcher.
+    if 2 * min(len(a), len(b)) < _FUZZY_THRESHOLD * (len(a) + len(b)):
+        return False
+    matcher = SequenceMatcher(None, a, b)
+    return matcher.quick_ratio() >= _FUZZY_THRESHOLD and matcher.ratio() >= _FUZZY_THRESHOLD
 
 
 def _folded(table: dict[Intent, tuple[str, ...]]) -> dict[Intent, tuple[str, ...]]:
@@ -116,6 +127,8 @@ def recognize_interruption(text: str | None) -> Intent | None:
     for intent, words in _INTERRUPTIONS.items():
         if folded in words:
             return intent
+    if len(folded) > _LONGEST_INTERRUPTION:
+        return None
     for intent, words in _INTERRUPTIONS.items():
         if any(_similar(folded, word) for word in words):
             return intent
@@ -152,6 +165,8 @@ def recognize_menu_choice(
     ]
     if contained:
         return max(contained, key=lambda pair: pair[0])[1]
+    if len(folded) > _LONGEST_FUZZY_MENU_TEXT:
+        return None
     # Typos: compare the whole text and each run of up to three of its words.
     pieces = {folded, *_word_runs(text or "")}
     for intent, words in _MENU_KEYWORDS.items():

@@ -101,17 +101,12 @@ async def test_saving_twice_in_one_turn_does_not_conflict_with_itself(storage):
     assert (await storage.read(["conv/1"]))["conv/1"]["step"] == 3
 
 
-class _Token(StoreItem):
-    def __init__(self, e_tag: str) -> None:
-        super().__init__(e_tag=e_tag)
-
-
 async def test_store_items_with_a_unique_etag_are_written_only_once(storage):
     # The Teams SSO token-exchange de-duplication relies on exactly this.
-    await storage.write({"exchange/1": _Token("exchange-id-7")})
+    await storage.write({"exchange/1": StoreItem(e_tag="exchange-id-7")})
 
     with pytest.raises(StorageConflict, match="Etag conflict"):
-        await storage.write({"exchange/1": _Token("exchange-id-7")})
+        await storage.write({"exchange/1": StoreItem(e_tag="exchange-id-7")})
 
 
 async def test_state_survives_a_restart_of_the_process(database_url):

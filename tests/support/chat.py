@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from botbuilder.core import ConversationState, Storage, UserState
+from botbuilder.core import Storage
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
 from bot.adapter import on_turn_error
 from bot.membership_bot import MembershipBot
+from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
 
 __all__ = ["Chat", "Reply", "build_bot"]
@@ -17,8 +18,8 @@ __all__ = ["Chat", "Reply", "build_bot"]
 
 def build_bot(storage: Storage) -> MembershipBot:
     """Wire the bot exactly as ``app.create_app`` does, on ``storage``."""
-    conversation_state = ConversationState(storage)
-    user_state = UserState(storage)
+    conversation_state = FastConversationState(storage)
+    user_state = FastUserState(storage)
     return MembershipBot(
         conversation_state, user_state, MainDialog(user_state.create_property("UserProfile"))
     )

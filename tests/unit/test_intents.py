@@ -43,3 +43,9 @@ def test_menu_choices_are_recognized_by_number_keyword_or_typo(text, intent):
 @pytest.mark.parametrize("text", ["9", "0", "hello there", "天氣如何"])
 def test_text_that_picks_nothing_is_not_forced_onto_a_menu_item(text):
     assert recognize_menu_choice(text) is None
+
+
+def test_a_long_free_text_answer_is_not_taken_for_an_interruption():
+    answer = "Contoso Taiwan Ltd, 7F No. 100 Xinyi Road, Taipei, help desk on the left"
+
+    assert recognize_interruption(answer) is None

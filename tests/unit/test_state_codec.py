@@ -1,0 +1,69 @@
+"""Bot state round-trips through the codec, and nothing but Bot Framework classes is rebuilt."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from botbuilder.dialogs import DialogInstance, DialogState
+from botbuilder.dialogs.prompts import PromptOptions
+from botbuilder.schema import Activity, ChannelAccount
+
+from bot.state_codec import StateCodecError, decode, encode
+
+
+def _dialog_state() -> dict[str, object]:
+    inner = DialogInstance()
+    inner.id = "menu_prompt"
+    inner.state = {
+        "options": PromptOptions(prompt=Activity(type="message", text="選擇")),
+        "n": (1, 2),
+    }
+    stack = DialogState([inner])
+    return {
+        "DialogState": stack,
+        "answers": {"company": "Contoso 股份有限公司", "py/object": "just data"},
+        "when": datetime(2026, 11, 24, 9, 30, tzinfo=UTC),
+        "from": ChannelAccount(id="29:1", name="Mei"),
+    }
+
+
+def test_dialog_state_round_trips_to_an_equal_encoding():
+    text = encode(_dialog_state())
+
+    restored = decode(text)
+
+    assert encode(restored) == text
+    prompt = restored["DialogState"].dialog_stack[0].state["options"].prompt
+    assert prompt.text == "選擇" and isinstance(prompt, Activity)
+    assert restored["answers"] == {"company": "Contoso 股份有限公司", "py/object": "just data"}
+    assert restored["DialogState"].dialog_stack[0].state["n"] == (1, 2)
+    assert restored["when"] == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+def test_an_unchanged_state_encodes_to_the_same_text_and_a_changed_one_does_not():
+    state = decode(encode(_dialog_state()))
+    before = encode(state)
+
+    state["DialogState"].dialog_stack[0].state["options"].prompt.text = "changed"
+
+    assert encode(decode(before)) == before
+    assert encode(state) != before
+
+
+class Anything:
+    def __init__(self) -> None:
+        self.x = 1
+
+
+def test_storing_an_arbitrary_object_is_refused_with_advice():
+    with pytest.raises(StateCodecError, match="cannot be stored in bot state"):
+        encode({"profile": Anything()})
+
+
+def test_stored_text_naming_a_class_outside_the_bot_framework_is_not_rebuilt():
+    hostile = json.dumps({"py/object": "subprocess.Popen", "state": {"args": ["sh"]}})
+
+    with pytest.raises(StateCodecError, match="refusing to rebuild"):
+        decode(hostile)
