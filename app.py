@@ -80,7 +80,7 @@ async def _build_bot(app: web.Application) -> None:
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
     user_profile = user_state.create_property("UserProfile")
-    app[BOT] = MembershipBot(conversation_state, user_state, MainDialog(user_profile))
+    app[BOT] = MembershipBot(storage, conversation_state, user_state, MainDialog(user_profile))
     app[READY] = services.ready
 
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from http import HTTPStatus
 
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
+from botbuilder.schema import DeliveryModes
 
 from bot.authentication import CachingBotFrameworkAuthentication
+from bot.wire import to_wire
 from dialogs.texts import texts
 from services.errors import StorageConflict
 from services.settings import Settings
 
-__all__ = ["create_adapter"]
+__all__ = ["MembershipAdapter", "create_adapter"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +34,21 @@ class _SdkConfiguration:
     APP_TENANTID: str
 
 
-def create_adapter(settings: Settings) -> CloudAdapter:
+class MembershipAdapter(CloudAdapter):
+    """``CloudAdapter`` that writes ``expectReplies`` bodies with our serializer.
+
+    The SDK builds that body with msrest's generic serializer on every such turn;
+    ``bot/wire.py`` writes the same JSON (a test holds it to msrest's output) for less.
+    """
+
+    def _process_turn_results(self, context: TurnContext) -> InvokeResponse | None:
+        if context.activity.delivery_mode == DeliveryModes.expect_replies:
+            activities = [to_wire(a) for a in context.buffered_reply_activities]
+            return InvokeResponse(status=HTTPStatus.OK, body={"activities": activities})
+        return super()._process_turn_results(context)
+
+
+def create_adapter(settings: Settings) -> MembershipAdapter:
     """Build the adapter: token validation on whenever an app id is configured."""
     configuration = _SdkConfiguration(
         APP_ID=settings.microsoft_app_id,
@@ -42,7 +59,7 @@ def create_adapter(settings: Settings) -> CloudAdapter:
     authentication = CachingBotFrameworkAuthentication(
         ConfigurationBotFrameworkAuthentication(configuration)
     )
-    adapter = CloudAdapter(authentication)
+    adapter = MembershipAdapter(authentication)
     adapter.on_turn_error = on_turn_error
     return adapter
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from botbuilder.core import ActivityHandler, ConversationState, TurnContext, UserState
+from botbuilder.core import ActivityHandler, ConversationState, Storage, TurnContext, UserState
 from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
 from botbuilder.schema import ChannelAccount
 
+from bot.state import TurnStates
 from dialogs.texts import resolve_locale
 
 __all__ = ["MembershipBot"]
@@ -25,10 +26,13 @@ class MembershipBot(ActivityHandler):
     """Route every conversational turn into the main dialog."""
 
     def __init__(
-        self, conversation_state: ConversationState, user_state: UserState, dialog: Dialog
+        self,
+        storage: Storage,
+        conversation_state: ConversationState,
+        user_state: UserState,
+        dialog: Dialog,
     ) -> None:
-        self._conversation_state = conversation_state
-        self._user_state = user_state
+        self._states = TurnStates(storage, conversation_state, user_state)
         self._dialog = dialog
         self._dialogs = DialogSet(conversation_state.create_property("DialogState"))
         self._dialogs.add(dialog)
@@ -36,10 +40,10 @@ class MembershipBot(ActivityHandler):
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Handle the turn, then save what it changed (nothing is saved if it failed)."""
+        await self._states.load(turn_context)
         await resolve_locale(self.user_profile, turn_context)
         await super().on_turn(turn_context)
-        await self._conversation_state.save_changes(turn_context)
-        await self._user_state.save_changes(turn_context)
+        await self._states.save(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Continue the conversation's dialog, or begin the main one."""

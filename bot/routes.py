@@ -19,16 +19,16 @@ from typing import Any
 
 from aiohttp import web
 from botbuilder.core import InvokeResponse
-from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
+from bot.adapter import MembershipAdapter
 from bot.membership_bot import MembershipBot
 
 __all__ = ["ADAPTER", "BOT", "READY", "add_routes", "run_turn"]
 
 logger = logging.getLogger(__name__)
 
-ADAPTER = web.AppKey("adapter", CloudAdapter)
+ADAPTER = web.AppKey("adapter", MembershipAdapter)
 BOT = web.AppKey("bot", MembershipBot)
 READY: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("ready")
 

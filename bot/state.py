@@ -1,19 +1,22 @@
-"""Conversation and user state whose change detection costs one fast encode, not a jsonpickle walk.
+"""Conversation and user state, loaded with one read and saved with one write per turn.
 
-``BotState`` decides whether to save by hashing the whole state on load and again at save
-time, with jsonpickle (``CachedBotState.compute_hash``). These subclasses keep the SDK's
-behaviour and swap only that hash for ``state_codec.encode``, the same deterministic text
-the SQL storage writes. ``load`` is the SDK's own, with the cached-state class changed.
+The SDK's ``BotState`` reads its own document when first touched and saves it on its own, and
+decides whether to save by hashing the whole state with jsonpickle on load and at save time.
+Here both states of a turn are read together and written together (one SQL round trip each,
+one transaction for the write), and the change-detection hash is ``state_codec.encode``, the
+same deterministic text the storage writes. Property accessors and dialogs see no difference.
 """
 
 from __future__ import annotations
 
-from botbuilder.core import ConversationState, TurnContext, UserState
+from typing import Any
+
+from botbuilder.core import BotState, ConversationState, Storage, TurnContext, UserState
 from botbuilder.core.bot_state import CachedBotState
 
 from bot import state_codec
 
-__all__ = ["FastConversationState", "FastUserState"]
+__all__ = ["FastConversationState", "FastUserState", "TurnStates"]
 
 
 class _CachedState(CachedBotState):
@@ -29,9 +32,7 @@ class _FastLoad:
         if force or not cached_state or not cached_state.state:
             storage_key = self.get_storage_key(turn_context)  # type: ignore[attr-defined]
             items = await self._storage.read([storage_key])  # type: ignore[attr-defined]
-            turn_context.turn_state[self._context_service_key] = _CachedState(  # type: ignore[attr-defined]
-                items.get(storage_key)
-            )
+            _cache(self, turn_context, items.get(storage_key))
 
 
 class FastConversationState(_FastLoad, ConversationState):
@@ -40,3 +41,37 @@ class FastConversationState(_FastLoad, ConversationState):
 
 class FastUserState(_FastLoad, UserState):
     """``UserState`` with fast change detection."""
+
+
+def _cache(state: BotState, turn_context: TurnContext, value: Any) -> _CachedState:
+    cached = _CachedState(value)
+    turn_context.turn_state[state._context_service_key] = cached
+    return cached
+
+
+class TurnStates:
+    """The states of a turn, read in one storage call and written in one."""
+
+    def __init__(self, storage: Storage, *states: BotState) -> None:
+        self._storage = storage
+        self._states = states
+
+    async def load(self, turn_context: TurnContext) -> None:
+        """Read every state of this turn at once."""
+        keys = [state.get_storage_key(turn_context) for state in self._states]
+        items = await self._storage.read(keys)
+        for state, key in zip(self._states, keys, strict=True):
+            _cache(state, turn_context, items.get(key))
+
+    async def save(self, turn_context: TurnContext) -> None:
+        """Write the states this turn changed, together (all or none)."""
+        changed: dict[str, tuple[CachedBotState, Any]] = {}
+        for state in self._states:
+            cached = state.get_cached_state(turn_context)
+            if cached is not None and cached.is_changed:
+                changed[state.get_storage_key(turn_context)] = (cached, cached.state)
+        if not changed:
+            return
+        await self._storage.write({key: value for key, (_, value) in changed.items()})
+        for cached, value in changed.values():
+            cached.hash = cached.compute_hash(value)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -71,19 +71,35 @@ class SqlAlchemyStateRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._insert: Any = (
-            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # Built once: SQLAlchemy memoizes a statement's cache key on the statement object, so
+        # reusing these saves recomputing it on every turn.
+        # Bind names may not be column names in INSERT/UPDATE: prefix them.
+        row: dict[str, Any] = {
+            name: bindparam(f"p_{name}") for name in ("key", "document", "etag", "updated_at")
+        }
+        self._select = select(_table.c.key, _table.c.document, _table.c.etag).where(
+            _table.c.key.in_(bindparam("keys", expanding=True))
         )
+        self._update = (
+            update(_table)
+            .where(_table.c.key == row["key"], _table.c.etag == bindparam("p_expected"))
+            .values(document=row["document"], etag=row["etag"], updated_at=row["updated_at"])
+        )
+        self._create = insert(_table).values(row).on_conflict_do_nothing(index_elements=["key"])
+        upsert = insert(_table).values(row)
+        self._upsert = upsert.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"document": upsert.excluded.document, "etag": upsert.excluded.etag,
+                  "updated_at": upsert.excluded.updated_at},
+        )  # fmt: skip
 
     async def read(self, keys: Sequence[str]) -> dict[str, StoredDocument]:
         """Return the stored documents among ``keys``."""
         if not keys:
             return {}
-        statement = select(_table.c.key, _table.c.document, _table.c.etag).where(
-            _table.c.key.in_(list(keys))
-        )
         async with self._engine.connect() as connection:
-            rows = (await connection.execute(statement)).all()
+            rows = (await connection.execute(self._select, {"keys": list(keys)})).all()
         return {row.key: StoredDocument(row.document, row.etag) for row in rows}
 
     async def write(self, changes: Mapping[str, tuple[str, str | None]]) -> dict[str, str]:
@@ -108,28 +124,15 @@ class SqlAlchemyStateRepository:
         etag: str,
         now: datetime,
     ) -> None:
-        values = {"key": key, "document": document, "etag": etag, "updated_at": now}
+        values = {"p_key": key, "p_document": document, "p_etag": etag, "p_updated_at": now}
         if expected == ANY_ETAG:
-            upsert = self._insert(_table).values(values)
-            upsert = upsert.on_conflict_do_update(
-                index_elements=[_table.c.key],
-                set_={"document": document, "etag": etag, "updated_at": now},
-            )
-            await connection.execute(upsert)
+            await connection.execute(self._upsert, values)
             return
         if expected is not None:
-            updated = await connection.execute(
-                update(_table)
-                .where(_table.c.key == key, _table.c.etag == expected)
-                .values(document=document, etag=etag, updated_at=now)
-            )
+            updated = await connection.execute(self._update, {**values, "p_expected": expected})
             if updated.rowcount == 1:
                 return
-        inserted = await connection.execute(
-            self._insert(_table)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=[_table.c.key])
-        )
+        inserted = await connection.execute(self._create, values)
         if inserted.rowcount != 1:
             raise StorageConflict(key)
 

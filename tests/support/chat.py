@@ -21,7 +21,10 @@ def build_bot(storage: Storage) -> MembershipBot:
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
     return MembershipBot(
-        conversation_state, user_state, MainDialog(user_state.create_property("UserProfile"))
+        storage,
+        conversation_state,
+        user_state,
+        MainDialog(user_state.create_property("UserProfile")),
     )
 
 
