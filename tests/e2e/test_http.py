@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import aiohttp
@@ -169,3 +170,40 @@ async def test_expect_replies_never_hands_out_debugging_traces(http, base_url):
         body = await response.json()
 
     assert [item["type"] for item in body["activities"]] == ["message", "message"]
+
+
+async def test_many_concurrent_turns_on_sqlite_all_succeed_without_database_is_locked(
+    http, base_url
+):
+    conversations = [{"id": f"a:{uuid.uuid4().hex}"} for _ in range(48)]
+
+    async def turn(conversation: dict[str, str], text: str) -> list[str]:
+        payload = activity(text, conversation=conversation, **{"from": {"id": conversation["id"]}})
+        async with http.post(f"{base_url}/api/messages", json=payload) as response:
+            assert response.status == 200
+            return texts_of(await response.json())
+
+    first = await asyncio.gather(*(turn(c, "hello") for c in conversations))
+    second = await asyncio.gather(*(turn(c, "6") for c in conversations))
+
+    assert all(replies[0].startswith("Hello!") for replies in first)
+    assert all(replies[0].startswith("“Membership status” is coming soon") for replies in second)
+
+
+async def test_a_quick_double_message_in_one_conversation_is_answered_in_order(http, base_url):
+    conversation = {"id": f"a:{uuid.uuid4().hex}"}
+    async with http.post(
+        f"{base_url}/api/messages", json=activity("hello", conversation=conversation)
+    ):
+        pass
+
+    async def turn(text: str) -> list[str]:
+        payload = activity(text, conversation=conversation)
+        async with http.post(f"{base_url}/api/messages", json=payload) as response:
+            return texts_of(await response.json())
+
+    renew, status = await asyncio.gather(turn("2"), turn("6"))
+
+    # Neither message was lost to a race: both were answered as menu choices.
+    assert renew[0].startswith("“Renew or upgrade the membership” is coming soon")
+    assert status[0].startswith("“Membership status” is coming soon")
