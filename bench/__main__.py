@@ -19,13 +19,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the test support helpers live beside bench/
+
+from tests.support.postgres import throwaway_cluster  # noqa: E402
+from tests.support.process import wait_ready  # noqa: E402
+
 RESULTS = ROOT / "var" / "bench" / "results.json"
 PYTHON = sys.executable
 COMMAND = str(Path(PYTHON).parent / "membership-bot")
@@ -43,20 +46,6 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"the server at {url} never became ready")
-
-
 @contextlib.contextmanager
 def _server(
     argv: list[str], env: dict[str, str], port: int, log: Path
@@ -65,7 +54,7 @@ def _server(
     with log.open("wb") as sink:
         process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
         try:
-            _wait_ready(url, process, log)
+            wait_ready(url, process, log)
             yield url, process.pid
         finally:
             process.terminate()
@@ -154,9 +143,6 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     options = parser.parse_args()
-
-    sys.path.insert(0, str(ROOT))
-    from tests.support.postgres import throwaway_cluster
 
     configs: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="membership-bot-bench-") as scratch:

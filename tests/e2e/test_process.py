@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import free_port
+from tests.support.process import wait_ready
 
 COMMAND = str(Path(sys.executable).parent / "membership-bot")
 
@@ -35,18 +35,7 @@ class Server:
         self.process = subprocess.Popen(
             [COMMAND, "serve"], env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, log.read_text()
-            try:
-                import urllib.request
-
-                with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise TimeoutError(log.read_text())
+        wait_ready(self.url, self.process, log)
 
     def kill(self) -> None:
         """Kill it the hard way: no shutdown hooks run."""
