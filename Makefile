@@ -36,6 +36,7 @@ webchat: $(WEBCHAT_JS)
 
 run: $(VENV)/.installed-run $(WEBCHAT_JS)
 	$(BIN)/membership-bot db upgrade
+	$(BIN)/membership-bot demo load
 	$(BIN)/membership-bot serve
 
 # Chromium (browser tests) and PostgreSQL (storage tests) come from Debian's packages.

@@ -9,6 +9,7 @@ database engine) is opened and closed by its own ``cleanup_ctx`` generator.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -25,9 +26,12 @@ from bot.sql_storage import SqlStorage
 from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
 from services import db
+from services.clock import SystemClock
+from services.demo_data import load_demo
 from services.logs import configure_logging
 from services.settings import Settings
 from services.state_repository import SqlAlchemyStateRepository, StateRepository
+from services.unit_of_work import UnitOfWorkFactory
 
 __all__ = ["Services", "create_app", "main"]
 
@@ -91,6 +95,14 @@ def _deliver_to(app: web.Application) -> Callable[[dict[str, object]], Awaitable
     return deliver
 
 
+async def _load_demo(database_url: str, *, reset: bool) -> list[str]:
+    engine = db.create_engine(database_url)
+    try:
+        return await load_demo(UnitOfWorkFactory(engine), SystemClock(), reset=reset)
+    finally:
+        await engine.dispose()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="membership-bot", description="The Microsoft Partner Network membership assistant."
@@ -100,6 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     database = commands.add_parser("db", help="manage the database")
     database_commands = database.add_subparsers(dest="db_command", required=True)
     database_commands.add_parser("upgrade", help="apply the schema's migrations")
+    demo = commands.add_parser("demo", help="demo data for the local chat")
+    demo_commands = demo.add_subparsers(dest="demo_command", required=True)
+    load = demo_commands.add_parser("load", help="add the demo organizations (idempotent)")
+    load.add_argument("--reset", action="store_true", help="reload them, dropping progress")
     return parser
 
 
@@ -117,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "db":
         db.upgrade(settings.database_url)
         logger.info("database schema is up to date")
+        return 0
+    if arguments.command == "demo":
+        added = asyncio.run(_load_demo(settings.database_url, reset=arguments.reset))
+        logger.info("demo data loaded", extra={"organizations_added": added})
         return 0
 
     app = create_app(settings)

@@ -2,14 +2,26 @@
 
     ServiceError                 anything a service wants its caller to handle
     ├── StorageConflict          a write lost an optimistic-concurrency race (stale ETag)
-    └── StoreUnavailable         the database could not be reached
+    ├── StoreUnavailable         the database could not be reached
+    ├── NotFound                 no such organization, membership or agreement
+    ├── ViewOnlyRecord           an expired legacy record: create the Partner Center account first
+    └── RenewalNotOpen           too early to renew (carries the date it opens)
 
 Dialogs and the bot turn these into words for the user; nothing here knows about chat.
 """
 
 from __future__ import annotations
 
-__all__ = ["ServiceError", "StorageConflict", "StoreUnavailable"]
+from datetime import date
+
+__all__ = [
+    "NotFound",
+    "RenewalNotOpen",
+    "ServiceError",
+    "StorageConflict",
+    "StoreUnavailable",
+    "ViewOnlyRecord",
+]
 
 
 class ServiceError(Exception):
@@ -30,3 +42,22 @@ class StorageConflict(ServiceError):
 
 class StoreUnavailable(ServiceError):
     """The database did not answer."""
+
+
+class NotFound(ServiceError):
+    """The organization, membership or agreement asked for does not exist."""
+
+
+class ViewOnlyRecord(ServiceError):
+    """An expired legacy (Partner Membership Center) record cannot be changed.
+
+    The organization must first create its Partner Center account, which moves the record.
+    """
+
+
+class RenewalNotOpen(ServiceError):
+    """Renewal opens a fixed number of days before expiry; it is not open yet."""
+
+    def __init__(self, opens_on: date) -> None:
+        super().__init__(f"renewal opens on {opens_on.isoformat()}")
+        self.opens_on = opens_on

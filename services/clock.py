@@ -1,0 +1,51 @@
+"""Time, as a service: the real clock, and a fixed one for tests and demos."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
+
+__all__ = ["Clock", "FixedClock", "SystemClock"]
+
+
+class Clock(Protocol):
+    """Tells the time (always timezone-aware, UTC)."""
+
+    def now(self) -> datetime:
+        """The current instant."""
+        ...
+
+    def today(self) -> date:
+        """The current UTC date."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def now(self) -> datetime:
+        """The current instant."""
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        """The current UTC date."""
+        return self.now().date()
+
+
+class FixedClock:
+    """A clock that says what it is told, and moves only when asked."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        """The set instant."""
+        return self.at
+
+    def today(self) -> date:
+        """The set date."""
+        return self.at.date()
+
+    def advance(self, **delta: float) -> None:
+        """Move forward by ``timedelta(**delta)``."""
+        self.at += timedelta(**delta)

@@ -1,0 +1,343 @@
+"""The membership journey's rules and records.
+
+An organization has at most one membership. A membership kept in the legacy Partner
+Membership Center (PMC) turns **view-only** once it has expired: nothing can be renewed or
+bought until the organization creates its Partner Center account, which moves the record
+into Partner Center and keeps its history. Renewal opens ``RENEWAL_WINDOW_DAYS`` before expiry
+and stays open after it; a renewal adds one year to the later of the expiry date and today.
+
+The account-creation journey is a checklist of ``Step``s per organization, each with its
+state, who moved it and when, so that anyone of the organization can resume it where it
+stands, days later. Agreement decisions are append-only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+
+from services.clock import Clock
+from services.errors import NotFound, RenewalNotOpen, ViewOnlyRecord
+from services.tables import (
+    AgreementDecisionRow,
+    AgreementVersionRow,
+    ChecklistEntryRow,
+    MembershipEventRow,
+    MembershipRow,
+    OrganizationRow,
+)
+from services.unit_of_work import UnitOfWork
+
+__all__ = [
+    "RENEWAL_WINDOW_DAYS",
+    "Actor",
+    "AgreementVersion",
+    "ChecklistItem",
+    "MembershipService",
+    "MembershipView",
+    "OrganizationStatus",
+    "Source",
+    "Step",
+    "StepState",
+    "Tier",
+]
+
+RENEWAL_WINDOW_DAYS = 90
+
+
+class Tier(StrEnum):
+    """Membership options, from the core level up."""
+
+    NETWORK = "network"
+    ACTION_PACK = "action_pack"
+    SILVER = "silver_competency"
+    GOLD = "gold_competency"
+
+
+class Source(StrEnum):
+    """Where the membership record is kept."""
+
+    LEGACY = "legacy_pmc"
+    PARTNER_CENTER = "partner_center"
+
+
+class Step(StrEnum):
+    """The account-creation journey, in order."""
+
+    SIGN_IN = "sign_in"
+    LEGAL_PROFILE = "legal_profile"
+    CONTACT_VERIFICATION = "contact_verification"
+    AGREEMENT = "agreement"
+    ADMIN_AGENT = "admin_agent"
+
+
+class StepState(StrEnum):
+    """Where one step stands."""
+
+    PENDING = "pending"
+    WAITING = "waiting"  # started; waiting on someone else (the contact's email, a review)
+    DONE = "done"
+
+
+class Actor(BaseModel):
+    """Who did something: a directory user's id and display name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+
+
+class MembershipView(BaseModel):
+    """A membership as the user sees it on a given day."""
+
+    mpn_id: str
+    tier: Tier
+    source: Source
+    start_date: date
+    expiry_date: date
+    days_left: int
+    view_only: bool
+    renewal_opens_on: date
+    can_renew: bool
+
+
+class ChecklistItem(BaseModel):
+    """One journey step's state."""
+
+    step: Step
+    state: StepState
+    by: str | None = None
+    at: datetime | None = None
+
+
+class OrganizationStatus(BaseModel):
+    """Everything the status card shows."""
+
+    organization_id: str
+    legal_name: str
+    tenant_id: str | None
+    membership: MembershipView | None
+    checklist: list[ChecklistItem]
+
+    @property
+    def first_pending(self) -> Step | None:
+        """The first step not done yet, where a returning user resumes."""
+        return next((item.step for item in self.checklist if item.state != StepState.DONE), None)
+
+
+class AgreementVersion(BaseModel):
+    """The agreement a user is asked to accept."""
+
+    version: str
+    effective_date: date
+    url: str
+    summaries: dict[str, str]
+
+
+def _add_year(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _view(row: MembershipRow, today: date) -> MembershipView:
+    source = Source(row.source)
+    view_only = source is Source.LEGACY and row.expiry_date < today
+    opens = date.fromordinal(row.expiry_date.toordinal() - RENEWAL_WINDOW_DAYS)
+    return MembershipView(
+        mpn_id=row.mpn_id,
+        tier=Tier(row.tier),
+        source=source,
+        start_date=row.start_date,
+        expiry_date=row.expiry_date,
+        days_left=(row.expiry_date - today).days,
+        view_only=view_only,
+        renewal_opens_on=opens,
+        can_renew=today >= opens and source is Source.PARTNER_CENTER,
+    )
+
+
+class MembershipService:
+    """Read and change an organization's membership and journey; each call one transaction."""
+
+    def __init__(self, units: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._units = units
+        self._clock = clock
+
+    async def organization_for(
+        self, *, tenant_id: str | None, organization_id: str | None
+    ) -> str | None:
+        """Find the organization of a user: by their tenant, else by the directory's link."""
+        async with self._units() as unit:
+            if tenant_id:
+                found = await unit.session.scalar(
+                    select(OrganizationRow.id).where(OrganizationRow.tenant_id == tenant_id)
+                )
+                if found:
+                    return found
+            if organization_id:
+                linked = await unit.session.get(OrganizationRow, organization_id)
+                if linked is not None:
+                    return linked.id
+        return None
+
+    async def status(self, organization_id: str) -> OrganizationStatus:
+        """The organization's membership and journey checklist, today."""
+        async with self._units() as unit:
+            return await self._status(unit, organization_id)
+
+    async def _status(self, unit: UnitOfWork, organization_id: str) -> OrganizationStatus:
+        organization = await self._organization(unit, organization_id)
+        membership = await unit.session.get(MembershipRow, organization_id)
+        rows = await unit.session.scalars(
+            select(ChecklistEntryRow).where(ChecklistEntryRow.organization_id == organization_id)
+        )
+        entries = {row.step: row for row in rows}
+        checklist = [
+            ChecklistItem(
+                step=step, state=StepState(entries[step].state), by=entries[step].by_user,
+                at=entries[step].at,
+            )
+            if step in entries
+            else ChecklistItem(step=step, state=StepState.PENDING)
+            for step in Step
+        ]  # fmt: skip
+        return OrganizationStatus(
+            organization_id=organization.id,
+            legal_name=organization.legal_name,
+            tenant_id=organization.tenant_id,
+            membership=_view(membership, self._clock.today()) if membership else None,
+            checklist=checklist,
+        )
+
+    async def mark_step(
+        self, organization_id: str, step: Step, state: StepState, by: Actor
+    ) -> None:
+        """Record where a journey step stands, who moved it, and when."""
+        async with self._units() as unit:
+            await self._organization(unit, organization_id)
+            await self._mark(unit, organization_id, step, state, by)
+            await unit.commit()
+
+    async def create_partner_center_account(
+        self, organization_id: str, tenant_id: str, by: Actor
+    ) -> OrganizationStatus:
+        """Tie the organization to its tenant and move a legacy record into Partner Center."""
+        async with self._units() as unit:
+            organization = await self._organization(unit, organization_id)
+            organization.tenant_id = tenant_id
+            organization.updated_at = self._clock.now()
+            membership = await unit.session.get(MembershipRow, organization_id)
+            if membership is not None and membership.source == Source.LEGACY:
+                membership.source = Source.PARTNER_CENTER
+                self._event(
+                    unit,
+                    organization_id,
+                    "moved_to_partner_center",
+                    by,
+                    {"from": Source.LEGACY.value},
+                )
+            await self._mark(unit, organization_id, Step.SIGN_IN, StepState.DONE, by)
+            await unit.commit()
+            return await self._status(unit, organization_id)
+
+    async def renew(self, organization_id: str, by: Actor) -> MembershipView:
+        """Extend the membership one year, if its record and the calendar allow it."""
+        today = self._clock.today()
+        async with self._units() as unit:
+            membership = await unit.session.get(MembershipRow, organization_id)
+            if membership is None:
+                raise NotFound(f"organization {organization_id!r} has no membership")
+            view = _view(membership, today)
+            if view.source is Source.LEGACY:
+                raise ViewOnlyRecord(organization_id)
+            if not view.can_renew:
+                raise RenewalNotOpen(view.renewal_opens_on)
+            previous = membership.expiry_date
+            membership.expiry_date = _add_year(max(previous, today))
+            renewal = {"from": previous.isoformat(), "to": membership.expiry_date.isoformat()}
+            self._event(unit, organization_id, "renewed", by, renewal)
+            await unit.commit()
+            return _view(membership, today)
+
+    async def current_agreement(self) -> AgreementVersion:
+        """The agreement version in force today."""
+        async with self._units() as unit:
+            row = await unit.session.scalar(
+                select(AgreementVersionRow)
+                .where(AgreementVersionRow.effective_date <= self._clock.today())
+                .order_by(AgreementVersionRow.effective_date.desc())
+                .limit(1)
+            )
+            if row is None:
+                raise NotFound("no agreement version is in force")
+            return AgreementVersion(
+                version=row.version,
+                effective_date=row.effective_date,
+                url=row.url,
+                summaries=dict(row.summaries),
+            )
+
+    async def decide_agreement(
+        self,
+        organization_id: str,
+        version: str,
+        by: Actor,
+        *,
+        accepted: bool,
+        claimed_authority: bool,
+    ) -> None:
+        """Record an acceptance or a refusal, for good; an acceptance completes the step."""
+        async with self._units() as unit:
+            await self._organization(unit, organization_id)
+            if await unit.session.get(AgreementVersionRow, version) is None:
+                raise NotFound(f"agreement version {version!r}")
+            unit.session.add(
+                AgreementDecisionRow(
+                    organization_id=organization_id,
+                    version=version,
+                    user_id=by.id,
+                    user_name=by.name,
+                    accepted=accepted,
+                    claimed_authority=claimed_authority,
+                    at=self._clock.now(),
+                )
+            )
+            if accepted:
+                await self._mark(unit, organization_id, Step.AGREEMENT, StepState.DONE, by)
+            await unit.commit()
+
+    async def _organization(self, unit: UnitOfWork, organization_id: str) -> OrganizationRow:
+        organization = await unit.session.get(OrganizationRow, organization_id)
+        if organization is None:
+            raise NotFound(f"organization {organization_id!r}")
+        return organization
+
+    async def _mark(
+        self, unit: UnitOfWork, organization_id: str, step: Step, state: StepState, by: Actor
+    ) -> None:
+        entry = await unit.session.get(ChecklistEntryRow, (organization_id, step.value))
+        if entry is None:
+            entry = ChecklistEntryRow(organization_id=organization_id, step=step.value)
+            unit.session.add(entry)
+        entry.state, entry.by_user, entry.at = state.value, by.name, self._clock.now()
+
+    def _event(
+        self, unit: UnitOfWork, organization_id: str, kind: str, by: Actor, detail: dict[str, Any]
+    ) -> None:
+        unit.session.add(
+            MembershipEventRow(
+                organization_id=organization_id,
+                kind=kind,
+                detail=detail,
+                by_user=by.name,
+                at=self._clock.now(),
+            )
+        )
