@@ -25,10 +25,13 @@ from bot.routes import ADAPTER, BOT, READY, add_routes, run_turn
 from bot.sql_storage import SqlStorage
 from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
+from dialogs.people import JourneyServices
 from services import db
 from services.clock import SystemClock
 from services.demo_data import load_demo
+from services.identity import DirectoryIdentityService, IdentityService
 from services.logs import configure_logging
+from services.membership import MembershipService
 from services.settings import Settings
 from services.state_repository import SqlAlchemyStateRepository, StateRepository
 from services.unit_of_work import UnitOfWorkFactory
@@ -44,6 +47,8 @@ class Services:
 
     state: StateRepository
     ready: Callable[[], Awaitable[bool]]
+    membership: MembershipService
+    identity: IdentityService
 
 
 SERVICES = web.AppKey("services", Services)
@@ -62,7 +67,12 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     if settings.dev_chat_enabled:
         from bot.directline import setup_directline  # dev only: never loaded in production
 
-        setup_directline(app, deliver=_deliver_to(app), webchat_js=settings.webchat_js)
+        setup_directline(
+            app,
+            deliver=_deliver_to(app),
+            webchat_js=settings.webchat_js,
+            demo_users=lambda: _demo_users(app),
+        )
     return app
 
 
@@ -70,7 +80,10 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine = db.create_engine(settings.database_url)
         app[SERVICES] = Services(
-            state=SqlAlchemyStateRepository(engine), ready=lambda: db.ping(engine)
+            state=SqlAlchemyStateRepository(engine),
+            ready=lambda: db.ping(engine),
+            membership=MembershipService(UnitOfWorkFactory(engine), SystemClock()),
+            identity=DirectoryIdentityService.from_file(settings.directory_file),
         )
         yield
         await engine.dispose()
@@ -84,8 +97,15 @@ async def _build_bot(app: web.Application) -> None:
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
     user_profile = user_state.create_property("UserProfile")
-    app[BOT] = MembershipBot(storage, conversation_state, user_state, MainDialog(user_profile))
+    journeys = JourneyServices(services.membership, services.identity)
+    dialog = MainDialog(user_profile, journeys)
+    app[BOT] = MembershipBot(storage, conversation_state, user_state, dialog)
     app[READY] = services.ready
+
+
+async def _demo_users(app: web.Application) -> list[dict[str, str]]:
+    users = await app[SERVICES].identity.users()
+    return [{"id": user.id, "name": user.display_name} for user in users]
 
 
 def _deliver_to(app: web.Application) -> Callable[[dict[str, object]], Awaitable[None]]:

@@ -7,7 +7,8 @@ The browser's Web Chat talks Direct Line v3 to ``/v3/directline``:
 
     POST /v3/directline/tokens/generate            a token for a new conversation
     POST /v3/directline/tokens/refresh             the same token, refreshed
-    POST /v3/directline/conversations              start (or resume) the token's conversation
+    POST /v3/directline/conversations              start the token's conversation (or, with no
+                                                   token, a new one) and hand out its token
     GET  /v3/directline/conversations/{id}         the same (Direct Line's reconnect)
     POST /v3/directline/conversations/{id}/activities      the user's activity, to the bot
     GET  /v3/directline/conversations/{id}/activities      what happened after ?watermark=N
@@ -16,6 +17,7 @@ The bot answers the way it answers any channel: through the Bot Framework connec
 activity's ``serviceUrl``, which is this same server:
 
     POST /v3/conversations/{id}/activities[/{replyToId}]   the bot's reply, into the log
+    PUT  /v3/conversations/{id}/activities/{activityId}    the bot edits one of its messages
 
 Conversations live in memory, bounded (oldest dropped), and vanish with the process.
 """
@@ -39,6 +41,7 @@ __all__ = ["BOT_ACCOUNT", "Deliver", "DirectLineStore", "setup_directline"]
 logger = logging.getLogger(__name__)
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
+DemoUsers = Callable[[], Awaitable[list[dict[str, str]]]]
 
 BOT_ACCOUNT = {"id": "membership-bot", "name": "Membership bot", "role": "bot"}
 CHANNEL_ID = "webchat"
@@ -75,6 +78,23 @@ class Conversation:
             del self.activities[:overflow]
             self.dropped += overflow
         return str(activity["id"])
+
+    def replace(self, activity_id: str, activity: dict[str, Any]) -> bool:
+        """Put ``activity`` in place of the logged one with ``activity_id``; False if gone.
+
+        The edit is also appended, so that clients already past the original's watermark see
+        it on their next poll; Web Chat replaces a bubble when an activity's id comes again.
+        """
+        places = [i for i, logged in enumerate(self.activities) if logged.get("id") == activity_id]
+        if not places:
+            return False
+        activity["id"] = activity_id
+        # The original time keeps the edited bubble where it was in the transcript.
+        activity.setdefault("timestamp", self.activities[places[0]].get("timestamp"))
+        for index in places:
+            self.activities[index] = dict(activity)
+        self.append(dict(activity))
+        return True
 
     def since(self, watermark: int) -> tuple[list[dict[str, Any]], int]:
         """Return the activities after ``watermark`` and the new watermark."""
@@ -113,6 +133,7 @@ class DirectLineStore:
 STORE = web.AppKey("directline_store", DirectLineStore)
 DELIVER: web.AppKey[Deliver] = web.AppKey("directline_deliver")
 PAGE = web.AppKey("chat_page", bytes)
+DEMO_USERS: web.AppKey[DemoUsers] = web.AppKey("demo_users")
 WEBCHAT_JS = web.AppKey("webchat_js", Path)
 
 
@@ -163,11 +184,8 @@ def _stamp(request: web.Request, conversation: Conversation, activity: dict[str,
     activity.setdefault("locale", conversation.locale)
 
 
-async def generate_token(request: web.Request) -> web.Response:
-    """Open a conversation for a new user and hand out its token."""
-    body = await _json_body(request)
-    if body is None:
-        return _error(400, "BadArgument", "the body is not a JSON object")
+def _open(request: web.Request, body: dict[str, Any]) -> Conversation:
+    """Open a conversation for the body's ``user`` and ``locale`` (both optional)."""
     given = body.get("user")
     raw_user: dict[str, Any] = given if isinstance(given, dict) else {}
     user = {
@@ -176,8 +194,15 @@ async def generate_token(request: web.Request) -> web.Response:
         "role": "user",
     }
     locale = str(body.get("locale") or "en-US")
-    conversation = request.app[STORE].create(user, locale)
-    return web.json_response(_conversation_json(request, conversation))
+    return request.app[STORE].create(user, locale)
+
+
+async def generate_token(request: web.Request) -> web.Response:
+    """Open a conversation for a new user and hand out its token."""
+    body = await _json_body(request)
+    if body is None:
+        return _error(400, "BadArgument", "the body is not a JSON object")
+    return web.json_response(_conversation_json(request, _open(request, body)))
 
 
 async def refresh_token(request: web.Request) -> web.Response:
@@ -189,10 +214,21 @@ async def refresh_token(request: web.Request) -> web.Response:
 
 
 async def start_conversation(request: web.Request) -> web.Response:
-    """Start the token's conversation; the bot hears that the user and it have joined."""
-    conversation = request.app[STORE].by_token(_bearer(request))
-    if conversation is None:
-        return _error(401, "TokenInvalid", "start a conversation with a token from tokens/generate")
+    """Start the token's conversation; the bot hears that the user and it have joined.
+
+    Without a token this opens a new conversation first, as Direct Line does for a client that
+    holds the channel secret: there is no secret to hold on a loopback dev server.
+    """
+    token = _bearer(request)
+    if token:
+        conversation = request.app[STORE].by_token(token)
+        if conversation is None:
+            return _error(401, "TokenInvalid", "this token opens no conversation")
+    else:
+        body = await _json_body(request)
+        if body is None:
+            return _error(400, "BadArgument", "the body is not a JSON object")
+        conversation = _open(request, body)
     if not conversation.started:
         conversation.started = True
         update: dict[str, Any] = {
@@ -257,6 +293,22 @@ async def bot_reply(request: web.Request) -> web.Response:
     return web.json_response({"id": conversation.append(activity)})
 
 
+async def update_activity(request: web.Request) -> web.Response:
+    """Replace one of the bot's logged activities with its edited version."""
+    conversation = request.app[STORE].by_id(request.match_info["conversation_id"])
+    if conversation is None:
+        return _error(404, "BadArgument", "unknown conversation")
+    activity = await _json_body(request)
+    if activity is None or not isinstance(activity.get("type"), str):
+        return _error(400, "BadArgument", "the body is not an activity")
+    activity_id = request.match_info["activity_id"]
+    activity["from"] = activity.get("from") or dict(BOT_ACCOUNT)
+    activity["conversation"] = {"id": conversation.id}
+    if not conversation.replace(activity_id, activity):
+        return _error(404, "BadArgument", "unknown activity")
+    return web.json_response({"id": activity_id})
+
+
 async def _deliver(request: web.Request, activity: dict[str, Any]) -> None:
     try:
         await request.app[DELIVER](activity)
@@ -264,6 +316,11 @@ async def _deliver(request: web.Request, activity: dict[str, Any]) -> None:
         # The bot's own error handler has already apologised if it could; the emulation
         # must keep serving the page whatever the bot did.
         logger.exception("the bot failed on a Direct Line activity")
+
+
+async def list_demo_users(request: web.Request) -> web.Response:
+    """List the directory's users, so that the page can offer who to be."""
+    return web.json_response(await request.app[DEMO_USERS]())
 
 
 async def chat_page(request: web.Request) -> web.Response:
@@ -282,15 +339,27 @@ async def serve_webchat_js(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "application/javascript"})
 
 
-def setup_directline(app: web.Application, *, deliver: Deliver, webchat_js: Path) -> None:
+async def _nobody() -> list[dict[str, str]]:
+    return []
+
+
+def setup_directline(
+    app: web.Application,
+    *,
+    deliver: Deliver,
+    webchat_js: Path,
+    demo_users: DemoUsers = _nobody,
+) -> None:
     """Mount the chat page, the Direct Line emulation and the connector routes on ``app``."""
     app[STORE] = DirectLineStore()
+    app[DEMO_USERS] = demo_users
     app[DELIVER] = deliver
     app[PAGE] = (STATIC / "chat.html").read_bytes()
     app[WEBCHAT_JS] = webchat_js
     add = app.router
     add.add_get("/", chat_page)
     add.add_get("/webchat.js", serve_webchat_js)
+    add.add_get("/dev/users", list_demo_users)
     add.add_post("/v3/directline/tokens/generate", generate_token)
     add.add_post("/v3/directline/tokens/refresh", refresh_token)
     add.add_post("/v3/directline/conversations", start_conversation)
@@ -299,3 +368,4 @@ def setup_directline(app: web.Application, *, deliver: Deliver, webchat_js: Path
     add.add_get("/v3/directline/conversations/{conversation_id}/activities", get_activities)
     add.add_post("/v3/conversations/{conversation_id}/activities", bot_reply)
     add.add_post("/v3/conversations/{conversation_id}/activities/{reply_to_id}", bot_reply)
+    add.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", update_activity)

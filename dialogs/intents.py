@@ -17,7 +17,14 @@ from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
 from enum import StrEnum
 
-__all__ = ["MENU", "Intent", "fold", "recognize_interruption", "recognize_menu_choice"]
+__all__ = [
+    "MENU",
+    "Intent",
+    "fold",
+    "recognize_interruption",
+    "recognize_menu_choice",
+    "recognize_yes_no",
+]
 
 
 class Intent(StrEnum):
@@ -27,6 +34,7 @@ class Intent(StrEnum):
     RENEW = "renew"
     VERIFY_CONTACT = "verify_contact"
     ACCEPT_AGREEMENT = "accept_agreement"
+    ADMIN_AGENT = "admin_agent"
     BENEFITS = "benefits"
     STATUS = "status"
     HUMAN = "human"
@@ -44,6 +52,7 @@ MENU: tuple[Intent, ...] = (
     Intent.RENEW,
     Intent.VERIFY_CONTACT,
     Intent.ACCEPT_AGREEMENT,
+    Intent.ADMIN_AGENT,
     Intent.BENEFITS,
     Intent.STATUS,
     Intent.HUMAN,
@@ -70,6 +79,10 @@ _MENU_WORDS: dict[Intent, tuple[str, ...]] = {
         "驗證聯絡人", "驗證電子郵件", "主要連絡人", "主要聯絡人", "驗證",
     ),
     Intent.ACCEPT_AGREEMENT: ("agreement", "accept agreement", "合約", "協議", "接受合約", "同意"),
+    Intent.ADMIN_AGENT: (
+        "admin agent", "admin agent role", "check admin agent", "系統管理代理人", "管理代理人",
+        "代理人",
+    ),
     Intent.BENEFITS: (
         "benefits", "benefit", "buy benefits", "activate", "權益", "福利", "購買", "啟用",
     ),
@@ -84,7 +97,7 @@ _MENU_WORDS: dict[Intent, tuple[str, ...]] = {
     Intent.HELP: ("help", "what can you do", "幫助", "說明"),
 }  # fmt: skip
 
-_FUZZY_THRESHOLD = 0.75
+_FUZZY_THRESHOLD = 0.8
 
 
 def fold(text: str) -> str:
@@ -184,3 +197,23 @@ def _word_runs(text: str, longest: int = 3) -> list[str]:
         for size in range(1, longest + 1)
         for start in range(len(words) - size + 1)
     ]
+
+
+_YES = frozenset(fold(w) for w in (
+    "yes", "y", "yeah", "yep", "ok", "okay", "sure", "i can", "accept", "agree", "confirm",
+    "是", "是的", "好", "好的", "對", "可以", "同意", "接受", "確認", "沒問題",
+))  # fmt: skip
+_NO = frozenset(fold(w) for w in (
+    "no", "n", "nope", "not", "decline", "i cannot", "i can't", "reject",
+    "否", "不", "不是", "不要", "不行", "不可以", "拒絕", "不同意",
+))  # fmt: skip
+
+
+def recognize_yes_no(text: str | None) -> bool | None:
+    """Return True for a yes, False for a no, None for anything else (either language)."""
+    folded = fold(text or "")
+    if folded in _YES:
+        return True
+    if folded in _NO:
+        return False
+    return None

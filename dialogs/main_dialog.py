@@ -9,6 +9,7 @@ from typing import Any
 
 from botbuilder.core import StatePropertyAccessor
 from botbuilder.dialogs import (
+    Dialog,
     DialogContext,
     DialogTurnResult,
     WaterfallDialog,
@@ -17,9 +18,15 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptValidatorContext
 from botbuilder.schema import ActivityTypes
 
+from dialogs.admin_agent_dialog import AdminAgentDialog
+from dialogs.agreement_dialog import AgreementDialog
+from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.intents import MENU, Intent, recognize_interruption, recognize_menu_choice
 from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog
+from dialogs.people import JourneyServices
 from dialogs.prompts import LocalizedTextPrompt, ask
+from dialogs.renew_dialog import RenewDialog
+from dialogs.status_dialog import StatusDialog
 from dialogs.texts import save_locale, texts
 from services.i18n import N_, Locale, translator
 
@@ -30,6 +37,7 @@ MENU_LABELS: dict[Intent, str] = {
     Intent.RENEW: N_("Renew or upgrade the membership"),
     Intent.VERIFY_CONTACT: N_("Verify the primary contact"),
     Intent.ACCEPT_AGREEMENT: N_("Accept the partner agreement"),
+    Intent.ADMIN_AGENT: N_("Check the admin agent role"),
     Intent.BENEFITS: N_("Buy and activate benefits"),
     Intent.STATUS: N_("Membership status"),
     Intent.HUMAN: N_("Talk to a person"),
@@ -54,9 +62,19 @@ class MainDialog(InterruptibleDialog):
 
     MENU_PROMPT = "menu_prompt"
 
-    def __init__(self, user_profile: StatePropertyAccessor) -> None:
+    def __init__(self, user_profile: StatePropertyAccessor, services: JourneyServices) -> None:
         super().__init__(MainDialog.__name__, user_profile)
         self.add_dialog(LocalizedTextPrompt(self.MENU_PROMPT, self._recognize_menu))
+        create_account = CreateAccountDialog(services)
+        self._journeys: dict[Intent, Dialog] = {
+            Intent.CREATE_ACCOUNT: create_account,
+            Intent.RENEW: RenewDialog(services, create_account.id),
+            Intent.ACCEPT_AGREEMENT: AgreementDialog(services),
+            Intent.ADMIN_AGENT: AdminAgentDialog(services),
+            Intent.STATUS: StatusDialog(services),
+        }
+        for journey in self._journeys.values():
+            self.add_dialog(journey)
         self.add_dialog(WaterfallDialog("main", [self.menu_step, self.route_step, self.loop_step]))
         self.initial_dialog_id = "main"
         # A button sends its label; accept a label in either language (the user may have
@@ -94,9 +112,10 @@ class MainDialog(InterruptibleDialog):
                 N_("What would you like to do? Pick an option or type its number."),
                 retry=N_(
                     "Sorry, I didn't catch that. Pick one of the options below, "
-                    "or type its number (1 to 8)."
+                    "or type its number (1 to {last})."
                 ),
                 choices=list(MENU_LABELS.values()),
+                last=len(MENU),
             ),
         )
 
@@ -104,6 +123,8 @@ class MainDialog(InterruptibleDialog):
         """Start the chosen journey, or say honestly that it is not built yet."""
         t = texts(step.context)
         intent = Intent(step.result)
+        if (journey := self._journeys.get(intent)) is not None:
+            return await step.begin_dialog(journey.id)
         if intent is Intent.HELP:
             await step.context.send_activity(t.gettext(HELP_TEXT))
         else:

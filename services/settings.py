@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.identity import DEMO_DIRECTORY
+
 __all__ = ["AppType", "Settings", "is_loopback"]
 
 
@@ -83,6 +85,11 @@ class Settings(BaseSettings):
         ge=1024,
         validation_alias=AliasChoices("MAX_BODY_BYTES", "max_body_bytes"),
         description="Largest activity accepted on /api/messages; larger ones answer 413.",
+    )
+    directory_file: Path = Field(
+        default=DEMO_DIRECTORY,
+        validation_alias=AliasChoices("DIRECTORY_FILE", "directory_file"),
+        description="The identity directory (tenants, users, roles) until Microsoft Graph is on.",
     )
     webchat_js: Path = Field(
         default=Path("var/webchat/webchat.js"),

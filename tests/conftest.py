@@ -12,6 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +21,12 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from services import db
+from services.clock import FixedClock
+from services.demo_data import load_demo
+from services.identity import DEMO_DIRECTORY, DirectoryIdentityService
+from services.membership import MembershipService
 from services.settings import Settings
+from services.unit_of_work import UnitOfWorkFactory
 from tests.support.postgres import PostgresUnavailable, throwaway_cluster
 
 
@@ -86,6 +92,26 @@ def database_url(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("postgres_url"))
     return str(request.getfixturevalue("sqlite_url"))
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A fixed clock: the demo data's dates are relative to it."""
+    return FixedClock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[object]:
+    """The journeys' services on a real SQLite database with the demo data loaded."""
+    from dialogs.people import JourneyServices
+
+    engine = db.create_engine(sqlite_url)
+    units = UnitOfWorkFactory(engine)
+    await load_demo(units, clock)
+    yield JourneyServices(
+        MembershipService(units, clock), DirectoryIdentityService.from_file(DEMO_DIRECTORY)
+    )
+    await engine.dispose()
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

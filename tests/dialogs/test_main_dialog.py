@@ -12,6 +12,7 @@ MENU_EN = [
     "Renew or upgrade the membership",
     "Verify the primary contact",
     "Accept the partner agreement",
+    "Check the admin agent role",
     "Buy and activate benefits",
     "Membership status",
     "Talk to a person",
@@ -22,6 +23,7 @@ MENU_ZH = [
     "續約或升級會員資格",
     "驗證主要連絡人",
     "接受合作夥伴合約",
+    "檢查系統管理代理人角色",
     "購買及啟用權益",
     "會員狀態",
     "與真人客服對話",
@@ -34,23 +36,27 @@ def storage() -> MemoryStorage:
     return MemoryStorage()
 
 
-async def test_a_new_user_is_welcomed_and_offered_every_journey_in_english(storage):
-    replies = await Chat(storage, locale="en-us").join()
+async def test_a_new_user_is_welcomed_and_offered_every_journey_in_english(
+    journey_services, storage
+):
+    replies = await Chat(storage, journey_services, locale="en-us").join()
 
     assert replies[0].text.startswith("Hello! I'm the Microsoft Partner Network membership")
     assert replies[1].text.startswith("What would you like to do?")
     assert replies[1].buttons == MENU_EN
 
 
-async def test_a_teams_user_with_zh_tw_locale_is_welcomed_in_traditional_chinese(storage):
-    replies = await Chat(storage, locale="zh-tw").join()
+async def test_a_teams_user_with_zh_tw_locale_is_welcomed_in_traditional_chinese(
+    journey_services, storage
+):
+    replies = await Chat(storage, journey_services, locale="zh-tw").join()
 
     assert replies[0].text.startswith("您好！我是 Microsoft 合作夥伴網路的會員小幫手")
     assert replies[1].buttons == MENU_ZH
 
 
-async def test_an_unsupported_locale_falls_back_to_english(storage):
-    replies = await Chat(storage, locale="fr-FR").join()
+async def test_an_unsupported_locale_falls_back_to_english(journey_services, storage):
+    replies = await Chat(storage, journey_services, locale="fr-FR").join()
 
     assert replies[0].text.startswith("Hello!")
 
@@ -58,18 +64,18 @@ async def test_an_unsupported_locale_falls_back_to_english(storage):
 @pytest.mark.parametrize(
     ("locale", "choice", "expected"),
     [
-        ("en-US", "2", "“Renew or upgrade the membership” is coming soon"),
-        ("en-US", "Membership status", "“Membership status” is coming soon"),
-        ("en-US", "I need to renw our membership", "“Renew or upgrade the membership” is coming"),
-        ("zh-TW", "續約或升級會員資格", "「續約或升級會員資格」即將推出"),
+        ("en-US", "6", "“Buy and activate benefits” is coming soon"),
+        ("en-US", "Talk to a person", "“Talk to a person” is coming soon"),
+        ("en-US", "I need to buy benfits", "“Buy and activate benefits” is coming"),
+        ("zh-TW", "購買及啟用權益", "「購買及啟用權益」即將推出"),
         ("zh-TW", "我想找真人客服", "「與真人客服對話」即將推出"),
-        ("zh-TW", "６", "「會員狀態」即將推出"),
+        ("zh-TW", "６", "「購買及啟用權益」即將推出"),
     ],
 )
 async def test_a_journey_not_built_yet_says_so_honestly_and_returns_to_the_menu(
-    storage, locale, choice, expected
+    journey_services, storage, locale, choice, expected
 ):
-    chat = Chat(storage, locale=locale)
+    chat = Chat(storage, journey_services, locale=locale)
     await chat.join()
 
     replies = await chat.say(choice)
@@ -78,22 +84,24 @@ async def test_a_journey_not_built_yet_says_so_honestly_and_returns_to_the_menu(
     assert replies[-1].buttons == (MENU_EN if locale == "en-US" else MENU_ZH)
 
 
-async def test_an_unrecognized_answer_is_re_prompted_with_what_was_wrong(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_an_unrecognized_answer_is_re_prompted_with_what_was_wrong(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
     await chat.join()
 
     replies = await chat.say("purple elephant")
 
     assert [r.text for r in replies] == [
-        "Sorry, I didn't catch that. Pick one of the options below, or type its number (1 to 8)."
+        "Sorry, I didn't catch that. Pick one of the options below, or type its number (1 to 9)."
     ]
     assert replies[0].buttons == MENU_EN
     # Nothing was lost: the menu still takes an answer.
-    assert (await chat.say("1"))[0].text.startswith("“Create the Partner Center account”")
+    assert (await chat.say("6"))[0].text.startswith("“Buy and activate benefits”")
 
 
-async def test_an_unrecognized_answer_in_chinese_is_re_prompted_in_chinese(storage):
-    chat = Chat(storage, locale="zh-TW")
+async def test_an_unrecognized_answer_in_chinese_is_re_prompted_in_chinese(
+    journey_services, storage
+):
+    chat = Chat(storage, journey_services, locale="zh-TW")
     await chat.join()
 
     replies = await chat.say("隨便")
@@ -101,8 +109,8 @@ async def test_an_unrecognized_answer_in_chinese_is_re_prompted_in_chinese(stora
     assert replies[0].text.startswith("抱歉，我不太明白。")
 
 
-async def test_help_answers_then_asks_the_pending_question_again(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_help_answers_then_asks_the_pending_question_again(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
     await chat.join()
 
     replies = await chat.say("help")
@@ -111,8 +119,8 @@ async def test_help_answers_then_asks_the_pending_question_again(storage):
     assert replies[1].text.startswith("What would you like to do?")
 
 
-async def test_help_in_chinese_is_understood_from_a_chinese_keyword(storage):
-    chat = Chat(storage, locale="zh-TW")
+async def test_help_in_chinese_is_understood_from_a_chinese_keyword(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="zh-TW")
     await chat.join()
 
     replies = await chat.say("說明")
@@ -120,8 +128,10 @@ async def test_help_in_chinese_is_understood_from_a_chinese_keyword(storage):
     assert "在任何步驟中" in replies[0].text
 
 
-async def test_cancel_stops_and_goes_back_to_the_menu_keeping_saved_progress(storage):
-    chat = Chat(storage, locale="zh-TW")
+async def test_cancel_stops_and_goes_back_to_the_menu_keeping_saved_progress(
+    journey_services, storage
+):
+    chat = Chat(storage, journey_services, locale="zh-TW")
     await chat.join()
 
     replies = await chat.say("取消")
@@ -130,8 +140,8 @@ async def test_cancel_stops_and_goes_back_to_the_menu_keeping_saved_progress(sto
     assert replies[1].buttons == MENU_ZH
 
 
-async def test_start_over_welcomes_again(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_start_over_welcomes_again(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
     await chat.join()
     await chat.say("nonsense")
 
@@ -140,8 +150,8 @@ async def test_start_over_welcomes_again(storage):
     assert replies[0].text.startswith("Hello!")
 
 
-async def test_language_offers_both_languages(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_language_offers_both_languages(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
     await chat.join()
 
     replies = await chat.say("language")
@@ -150,8 +160,10 @@ async def test_language_offers_both_languages(storage):
     assert replies[0].buttons == ["English", "繁體中文"]
 
 
-async def test_switching_language_re_asks_the_pending_question_in_the_new_language(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_switching_language_re_asks_the_pending_question_in_the_new_language(
+    journey_services, storage
+):
+    chat = Chat(storage, journey_services, locale="en-US")
     await chat.join()
     await chat.say("language")
 
@@ -162,32 +174,34 @@ async def test_switching_language_re_asks_the_pending_question_in_the_new_langua
     assert replies[1].buttons == MENU_ZH
 
 
-async def test_the_chosen_language_is_remembered_over_what_the_client_sends(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_the_chosen_language_is_remembered_over_what_the_client_sends(
+    journey_services, storage
+):
+    chat = Chat(storage, journey_services, locale="en-US")
     await chat.join()
     await chat.say("中文")
 
     # A new conversation of the same user; the client still says en-US.
-    later = Chat(storage, locale="en-US", conversation_id="conversation-2")
+    later = Chat(storage, journey_services, locale="en-US", conversation_id="conversation-2")
     replies = await later.join()
 
     assert replies[0].text.startswith("您好！")
 
 
-async def test_a_button_drawn_before_a_language_switch_still_works(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_a_button_drawn_before_a_language_switch_still_works(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
     await chat.join()
     await chat.say("繁體中文")
 
-    replies = await chat.say("Membership status")
+    replies = await chat.say("Buy and activate benefits")
 
-    assert replies[0].text.startswith("「會員狀態」即將推出")
+    assert replies[0].text.startswith("「購買及啟用權益」即將推出")
 
 
 async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keeps_progress(
-    storage, monkeypatch
+    journey_services, storage, monkeypatch
 ):
-    chat = Chat(storage, locale="zh-TW")
+    chat = Chat(storage, journey_services, locale="zh-TW")
     await chat.join()
 
     async def broken(*_args, **_kwargs):
@@ -195,38 +209,44 @@ async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keep
 
     with monkeypatch.context() as patch:
         patch.setattr(chat.bot, "on_message_activity", broken)
-        replies = await chat.say("2")
+        replies = await chat.say("6")
     assert [r.text for r in replies] == [
         "抱歉，我這邊發生了問題。您已儲存的內容都會保留，請再試一次。"
     ]
 
     # The menu is still waiting for an answer: the failed turn lost nothing.
-    assert (await chat.say("2"))[0].text.startswith("「續約或升級會員資格」即將推出")
+    assert (await chat.say("6"))[0].text.startswith("「購買及啟用權益」即將推出")
 
 
-async def test_a_first_message_that_names_a_journey_is_answered_without_the_welcome(storage):
-    chat = Chat(storage, locale="en-US")
+async def test_a_first_message_that_names_a_journey_is_answered_without_the_welcome(
+    journey_services, storage
+):
+    chat = Chat(storage, journey_services, locale="en-US")
 
-    replies = await chat.say("when does our membership expire?")
+    replies = await chat.say("I'd like to buy benefits")
 
-    assert replies[0].text.startswith("“Membership status” is coming soon")
+    assert replies[0].text.startswith("“Buy and activate benefits” is coming soon")
     assert replies[-1].buttons == MENU_EN
 
 
-async def test_a_first_message_asking_for_help_gets_help(storage):
-    replies = await Chat(storage, locale="zh-TW").say("說明")
+async def test_a_first_message_asking_for_help_gets_help(journey_services, storage):
+    replies = await Chat(storage, journey_services, locale="zh-TW").say("說明")
 
     assert "在任何步驟中" in replies[0].text
 
 
-async def test_a_first_message_naming_a_language_sets_it_before_the_welcome(storage):
-    replies = await Chat(storage, locale="en-US").say("繁體中文")
+async def test_a_first_message_naming_a_language_sets_it_before_the_welcome(
+    journey_services, storage
+):
+    replies = await Chat(storage, journey_services, locale="en-US").say("繁體中文")
 
     assert replies[0].text.startswith("您好！")
 
 
-async def test_a_first_message_that_says_nothing_in_particular_gets_the_welcome(storage):
-    replies = await Chat(storage, locale="en-US").say("hi there")
+async def test_a_first_message_that_says_nothing_in_particular_gets_the_welcome(
+    journey_services, storage
+):
+    replies = await Chat(storage, journey_services, locale="en-US").say("hi there")
 
     assert replies[0].text.startswith("Hello!")
     assert replies[1].buttons == MENU_EN

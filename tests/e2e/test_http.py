@@ -62,7 +62,7 @@ async def test_expect_replies_returns_the_bots_answers_in_the_response(http, bas
         second = await response.json()
 
     assert texts_of(first)[-1].startswith("What would you like to do?")
-    assert texts_of(second)[0].startswith("“Membership status” is coming soon")
+    assert texts_of(second)[0].startswith("“Buy and activate benefits” is coming soon")
 
 
 async def test_expect_replies_speaks_the_activitys_locale(http, base_url):
@@ -187,7 +187,9 @@ async def test_many_concurrent_turns_on_sqlite_all_succeed_without_database_is_l
     second = await asyncio.gather(*(turn(c, "6") for c in conversations))
 
     assert all(replies[0].startswith("Hello!") for replies in first)
-    assert all(replies[0].startswith("“Membership status” is coming soon") for replies in second)
+    assert all(
+        replies[0].startswith("“Buy and activate benefits” is coming soon") for replies in second
+    )
 
 
 async def test_a_quick_double_message_in_one_conversation_is_answered_in_order(http, base_url):
@@ -202,8 +204,8 @@ async def test_a_quick_double_message_in_one_conversation_is_answered_in_order(h
         async with http.post(f"{base_url}/api/messages", json=payload) as response:
             return texts_of(await response.json())
 
-    renew, status = await asyncio.gather(turn("2"), turn("6"))
+    benefits, person = await asyncio.gather(turn("6"), turn("8"))
 
     # Neither message was lost to a race: both were answered as menu choices.
-    assert renew[0].startswith("“Renew or upgrade the membership” is coming soon")
-    assert status[0].startswith("“Membership status” is coming soon")
+    assert benefits[0].startswith("“Buy and activate benefits” is coming soon")
+    assert person[0].startswith("“Talk to a person” is coming soon")

@@ -90,12 +90,12 @@ async def test_a_conversation_continues_where_it_was_after_the_process_is_killed
 
     restarted = Server(server_env, tmp_path / "server.log")
     try:
-        replies = await _say(restarted.url, conversation, "2")
+        replies = await _say(restarted.url, conversation, "6")
     finally:
         restarted.stop()
 
     # The menu prompt was still waiting, in the language chosen before the crash.
-    assert replies[0].startswith("「續約或升級會員資格」即將推出")
+    assert replies[0].startswith("「購買及啟用權益」即將推出")
 
 
 async def test_the_service_logs_json_lines(server_env, tmp_path):

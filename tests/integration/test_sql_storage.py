@@ -123,10 +123,14 @@ async def test_state_survives_a_restart_of_the_process(database_url):
     assert items["conv/1"]["step"] == 4
 
 
-async def test_a_dialog_half_way_through_continues_with_a_new_bot_instance(database_url):
+async def test_a_dialog_half_way_through_continues_with_a_new_bot_instance(
+    database_url, journey_services
+):
     engine = db.create_engine(database_url)
     try:
-        before = Chat(SqlStorage(SqlAlchemyStateRepository(engine)), locale="en-US")
+        before = Chat(
+            SqlStorage(SqlAlchemyStateRepository(engine)), journey_services, locale="en-US"
+        )
         await before.join()
         await before.say("繁體中文")
     finally:
@@ -134,23 +138,31 @@ async def test_a_dialog_half_way_through_continues_with_a_new_bot_instance(datab
 
     engine = db.create_engine(database_url)
     try:
-        after = Chat(SqlStorage(SqlAlchemyStateRepository(engine)), locale="en-US")
-        replies = await after.say("2")
+        after = Chat(
+            SqlStorage(SqlAlchemyStateRepository(engine)), journey_services, locale="en-US"
+        )
+        replies = await after.say("6")
     finally:
         await engine.dispose()
 
     # The menu prompt was still waiting, and the language chosen before is kept.
-    assert replies[0].text.startswith("「續約或升級會員資格」即將推出")
+    assert replies[0].text.startswith("「購買及啟用權益」即將推出")
 
 
-async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(database_url):
+async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
+    database_url, journey_services
+):
     engines = [db.create_engine(database_url), db.create_engine(database_url)]
     try:
-        first = Chat(SqlStorage(SqlAlchemyStateRepository(engines[0])), locale="en-US")
-        second = Chat(SqlStorage(SqlAlchemyStateRepository(engines[1])), locale="en-US")
+        first = Chat(
+            SqlStorage(SqlAlchemyStateRepository(engines[0])), journey_services, locale="en-US"
+        )
+        second = Chat(
+            SqlStorage(SqlAlchemyStateRepository(engines[1])), journey_services, locale="en-US"
+        )
         await first.join()
 
-        results = await asyncio.gather(first.say("2"), second.say("3"))
+        results = await asyncio.gather(first.say("3"), second.say("6"))
     finally:
         for engine in engines:
             await engine.dispose()

@@ -12,20 +12,17 @@ from bot.adapter import on_turn_error
 from bot.membership_bot import MembershipBot
 from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
+from dialogs.people import JourneyServices
 
 __all__ = ["Chat", "Reply", "build_bot"]
 
 
-def build_bot(storage: Storage) -> MembershipBot:
-    """Wire the bot exactly as ``app.create_app`` does, on ``storage``."""
+def build_bot(storage: Storage, services: JourneyServices) -> MembershipBot:
+    """Wire the bot exactly as ``app.create_app`` does, on ``storage`` and ``services``."""
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
-    return MembershipBot(
-        storage,
-        conversation_state,
-        user_state,
-        MainDialog(user_state.create_property("UserProfile")),
-    )
+    dialog = MainDialog(user_state.create_property("UserProfile"), services)
+    return MembershipBot(storage, conversation_state, user_state, dialog)
 
 
 @dataclass
@@ -61,16 +58,17 @@ class Chat:
     def __init__(
         self,
         storage: Storage,
+        services: JourneyServices,
         *,
         locale: str | None = "en-US",
         user_id: str = "user-1",
         conversation_id: str = "conversation-1",
     ) -> None:
-        self.bot = build_bot(storage)
+        self.bot = build_bot(storage, services)
         self.adapter = TestAdapter(self.bot.on_turn)
         self.adapter.on_turn_error = on_turn_error
         self.locale = locale
-        self.user = ChannelAccount(id=user_id, name="Partner Admin")
+        self.user = ChannelAccount(id=user_id, name=user_id)
         self.conversation = ConversationAccount(id=conversation_id)
 
     async def _send(self, activity: Activity) -> list[Reply]:

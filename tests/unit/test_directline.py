@@ -124,10 +124,56 @@ async def test_malformed_activities_and_watermarks_are_400s_not_500s(client):
     assert (not_json.status, no_type.status, bad_watermark.status) == (400, 400, 400)
 
 
-async def test_a_conversation_cannot_start_without_a_token(client):
-    response = await client.post("/v3/directline/conversations")
+async def test_a_conversation_started_without_a_token_hands_one_out_and_greets(client, bot):
+    started = await client.post(
+        "/v3/directline/conversations", json={"user": {"id": "dl_2"}, "locale": "en-US"}
+    )
+    body = await started.json()
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    url = f"/v3/directline/conversations/{body['conversationId']}"
 
-    assert response.status == 401
+    resumed = await client.post("/v3/directline/conversations", headers=headers)
+    reconnected = await client.get(url, headers=headers)
+
+    assert started.status == 201 and body["expires_in"] > 0
+    assert (resumed.status, reconnected.status) == (201, 200)
+    assert (await resumed.json())["conversationId"] == body["conversationId"]
+    assert [a["type"] for a in bot.received] == ["conversationUpdate"]  # greeted once
+    assert bot.received[0]["membersAdded"][0]["id"] == "dl_2"
+
+
+async def test_a_token_that_opens_no_conversation_is_refused(client):
+    bogus = {"Authorization": "Bearer not-a-token"}
+
+    started = await client.post("/v3/directline/conversations", headers=bogus)
+    refreshed = await client.post("/v3/directline/tokens/refresh", headers=bogus)
+
+    assert (started.status, refreshed.status) == (401, 401)
+
+
+async def test_the_bot_edits_its_message_and_the_user_sees_the_new_text(client):
+    conversation, headers = await _start(client)
+    url = f"/v3/directline/conversations/{conversation}/activities"
+    await client.post(url, json={"type": "message", "text": "hi"}, headers=headers)
+    before = await (await client.get(url, headers=headers)).json()
+    reply_id = before["activities"][1]["id"]
+
+    edited = await client.put(
+        f"/v3/conversations/{conversation}/activities/{reply_id}",
+        json={"type": "message", "text": "edited"},
+    )
+    after = await (
+        await client.get(f"{url}?watermark={before['watermark']}", headers=headers)
+    ).json()
+    everything = await (await client.get(url, headers=headers)).json()
+    missing = await client.put(
+        f"/v3/conversations/{conversation}/activities/nope", json={"type": "message"}
+    )
+
+    assert edited.status == 200 and (await edited.json())["id"] == reply_id
+    assert [(a["id"], a["text"]) for a in after["activities"]] == [(reply_id, "edited")]
+    assert "echo: hi" not in [a["text"] for a in everything["activities"]]
+    assert missing.status == 404
 
 
 async def test_the_log_is_bounded_and_watermarks_stay_valid(monkeypatch):
@@ -158,3 +204,13 @@ async def test_the_page_and_the_web_chat_bundle_are_served(client):
 
     assert page.status == 200 and "Membership bot — local chat" in await page.text()
     assert bundle.status == 200 and await bundle.text() == "window.WebChat = {};"
+
+
+async def test_without_the_web_chat_bundle_the_page_says_how_to_get_it(bot, tmp_path):
+    app = web.Application()
+    setup_directline(app, deliver=bot.deliver, webchat_js=tmp_path / "missing.js")
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        response = await client.get("/webchat.js")
+
+        assert response.status == 503
+        assert "make webchat" in await response.text()

@@ -67,10 +67,10 @@ def test_each_kind_of_activity_serializes_exactly_as_msrest_does(activity):
     assert to_wire(activity) == activity.serialize()
 
 
-async def test_the_bots_real_replies_serialize_exactly_as_msrest_does():
+async def test_the_bots_real_replies_serialize_exactly_as_msrest_does(journey_services):
     from botbuilder.core import MemoryStorage
 
-    chat = Chat(MemoryStorage(), locale="zh-TW")
+    chat = Chat(MemoryStorage(), journey_services, locale="zh-TW")
     await chat.join()
     await chat.adapter.receive_activity(
         Activity(type="message", text="2", from_property=chat.user, conversation=chat.conversation)

@@ -1,0 +1,58 @@
+"""What every journey dialog shares: finding the member, and the words for tiers and steps."""
+
+from __future__ import annotations
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import ComponentDialog
+
+from dialogs.people import JourneyServices, Member
+from dialogs.texts import texts
+from services.i18n import N_
+from services.membership import Step, Tier
+
+__all__ = ["STEP_NAMES", "TIER_NAMES", "JourneyDialog"]
+
+TIER_NAMES = {
+    Tier.NETWORK: N_("Network membership"),
+    Tier.ACTION_PACK: N_("Microsoft Action Pack subscription"),
+    Tier.SILVER: N_("Silver competency"),
+    Tier.GOLD: N_("Gold competency"),
+}
+STEP_NAMES = {
+    Step.SIGN_IN: N_("Sign in as a global administrator"),
+    Step.LEGAL_PROFILE: N_("Legal business profile and primary contact"),
+    Step.CONTACT_VERIFICATION: N_("Primary contact's email confirmed"),
+    Step.AGREEMENT: N_("Partner agreement accepted"),
+    Step.ADMIN_AGENT: N_("Admin agent role"),
+}
+
+
+class JourneyDialog(ComponentDialog):
+    """A journey that needs to know who the user is and which organization they act for."""
+
+    def __init__(self, dialog_id: str, services: JourneyServices) -> None:
+        super().__init__(dialog_id)
+        self.services = services
+
+    async def member(self, context: TurnContext) -> Member | None:
+        """The member with an organization record, or None after telling the user why not."""
+        t = texts(context)
+        member = await self.services.who(context)
+        if member is None:
+            await context.send_activity(
+                t.gettext(
+                    "I can't find you in your organization's directory, so I can't look up "
+                    "its membership. (On the local chat page, pick a demo user at the top.)"
+                )
+            )
+            return None
+        if member.organization_id is None:
+            await context.send_activity(
+                t.gettext(
+                    "{name}, I can't find a Microsoft Partner Network membership for your "
+                    "organization. It must join the network first: https://partner.microsoft.com",
+                    name=member.user.display_name,
+                )
+            )
+            return None
+        return member

@@ -1,0 +1,112 @@
+"""Renew the membership: open from 90 days before expiry; legacy records need the account first."""
+
+from __future__ import annotations
+
+from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+
+from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
+from dialogs.people import JourneyServices
+from dialogs.prompts import OptionPrompt, ask
+from dialogs.texts import texts
+from services.errors import RenewalNotOpen, ViewOnlyRecord
+from services.i18n import N_
+from services.membership import Source
+
+__all__ = ["CREATE_ACCOUNT_FIRST", "RenewDialog"]
+
+RENEW_NOW = N_("Renew now")
+NOT_NOW = N_("Not now")
+CREATE_ACCOUNT_FIRST = N_("Create the account now")
+LEGACY = N_(
+    "Your membership record is still in the legacy Partner Membership Center. To renew, first "
+    "create your Partner Center account: that moves the record into Partner Center. Start now?"
+)
+LEGACY_EXPIRED = N_(
+    "Your membership has expired and its record in the legacy Partner Membership Center is "
+    "view-only. To renew, first create your Partner Center account: that moves the record into "
+    "Partner Center. Start now?"
+)
+
+
+class RenewDialog(JourneyDialog):
+    """Check the record and the calendar, confirm, renew, and sum up."""
+
+    CONFIRM = "renew_confirm"
+
+    def __init__(self, services: JourneyServices, create_account_dialog_id: str) -> None:
+        super().__init__(RenewDialog.__name__, services)
+        self._create_account = create_account_dialog_id
+        self.add_dialog(OptionPrompt(self.CONFIRM, yes=RENEW_NOW, no=NOT_NOW))
+        self.add_dialog(OptionPrompt("legacy_confirm", yes=CREATE_ACCOUNT_FIRST, no=NOT_NOW))
+        self.add_dialog(WaterfallDialog("renew", [self.check_step, self.renew_step]))
+        self.initial_dialog_id = "renew"
+
+    async def check_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Say why renewal cannot happen yet, or ask to confirm it."""
+        member = await self.member(step.context)
+        if member is None or member.organization_id is None:
+            return await step.end_dialog()
+        t = texts(step.context)
+        status = await self.services.membership.status(member.organization_id)
+        membership = status.membership
+        if membership is None:
+            await step.context.send_activity(t.gettext("No membership record."))
+            return await step.end_dialog()
+        if membership.source is Source.LEGACY:
+            question = LEGACY_EXPIRED if membership.view_only else LEGACY
+            return await step.prompt(
+                "legacy_confirm", ask(question, choices=[CREATE_ACCOUNT_FIRST, NOT_NOW])
+            )
+        if not membership.can_renew:
+            await step.context.send_activity(
+                t.gettext(
+                    "Renewal opens on {opens}, 90 days before your membership expires on "
+                    "{expiry}. I'll be able to renew it from then on.",
+                    opens=membership.renewal_opens_on.isoformat(),
+                    expiry=membership.expiry_date.isoformat(),
+                )
+            )
+            return await step.end_dialog()
+        return await step.prompt(
+            self.CONFIRM,
+            ask(
+                N_(
+                    "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expires on "
+                    "{expiry}; renewing adds one year."
+                ),
+                choices=[RENEW_NOW, NOT_NOW],
+                translate={"tier": TIER_NAMES[membership.tier]},
+                organization=status.legal_name,
+                mpn_id=membership.mpn_id,
+                expiry=membership.expiry_date.isoformat(),
+            ),
+        )
+
+    async def renew_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Renew, start account creation, or leave it for later."""
+        t = texts(step.context)
+        if step.result == CREATE_ACCOUNT_FIRST:
+            return await step.replace_dialog(self._create_account)
+        if step.result != RENEW_NOW:
+            await step.context.send_activity(t.gettext("OK, nothing was changed."))
+            return await step.end_dialog()
+        member = await self.member(step.context)
+        if member is None or member.organization_id is None:
+            return await step.end_dialog()
+        try:
+            renewed = await self.services.membership.renew(member.organization_id, member.actor)
+        except (RenewalNotOpen, ViewOnlyRecord):
+            # Someone else renewed or changed the record since the question was asked.
+            await step.context.send_activity(
+                t.gettext("The membership changed meanwhile; here is where it stands now.")
+            )
+            return await step.replace_dialog(self.initial_dialog_id)
+        await step.context.send_activity(
+            t.gettext(
+                "Renewed. Your {tier} (MPN ID {mpn_id}) now runs until {expiry}.",
+                tier=t.gettext(TIER_NAMES[renewed.tier]),
+                mpn_id=renewed.mpn_id,
+                expiry=renewed.expiry_date.isoformat(),
+            )
+        )
+        return await step.end_dialog()

@@ -1,0 +1,84 @@
+"""Membership status at any time: tier, expiry, days left, and the checklist."""
+
+from __future__ import annotations
+
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import ActionTypes, CardAction, HeroCard
+
+from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES, JourneyDialog
+from dialogs.people import JourneyServices
+from dialogs.texts import texts
+from services.i18n import N_, Translator
+from services.membership import OrganizationStatus, Step, StepState
+
+__all__ = ["CONTINUE_LABELS", "StatusDialog", "status_text"]
+
+_MARKS = {StepState.DONE: "✅", StepState.WAITING: "⏳", StepState.PENDING: "⬜"}
+
+# Which menu journey continues a pending step (its label is the button's text).
+CONTINUE_LABELS = {
+    Step.SIGN_IN: N_("Create the Partner Center account"),
+    Step.LEGAL_PROFILE: N_("Create the Partner Center account"),
+    Step.CONTACT_VERIFICATION: N_("Verify the primary contact"),
+    Step.AGREEMENT: N_("Accept the partner agreement"),
+    Step.ADMIN_AGENT: N_("Check the admin agent role"),
+}
+
+
+def status_text(t: Translator, status: OrganizationStatus) -> str:
+    """The status card's text, in the translator's language."""
+    lines = [f"**{status.legal_name}**"]
+    membership = status.membership
+    if membership is None:
+        lines.append(t.gettext("No membership record."))
+    else:
+        lines.append(
+            t.gettext(
+                "{tier}, MPN ID {mpn_id}: expires on {expiry}.",
+                tier=t.gettext(TIER_NAMES[membership.tier]),
+                mpn_id=membership.mpn_id,
+                expiry=membership.expiry_date.isoformat(),
+            )
+        )
+        if membership.days_left >= 0:
+            lines.append(t.gettext("{days} days left.", days=membership.days_left))
+        else:
+            lines.append(t.gettext("Expired {days} days ago.", days=-membership.days_left))
+        if membership.view_only:
+            lines.append(
+                t.gettext(
+                    "This record is in the legacy Partner Membership Center and is view-only: "
+                    "create the Partner Center account to renew or change it."
+                )
+            )
+    lines.append("")
+    lines.append(t.gettext("Account setup:"))
+    for item in status.checklist:
+        lines.append(f"{_MARKS[item.state]} {t.gettext(STEP_NAMES[item.step])}")
+    return "\n\n".join(lines)
+
+
+class StatusDialog(JourneyDialog):
+    """Show where the organization's membership and account setup stand."""
+
+    def __init__(self, services: JourneyServices) -> None:
+        super().__init__(StatusDialog.__name__, services)
+        self.add_dialog(WaterfallDialog("status", [self.show_step]))
+        self.initial_dialog_id = "status"
+
+    async def show_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Show the status card, with a button to continue the first pending step."""
+        member = await self.member(step.context)
+        if member is None or member.organization_id is None:
+            return await step.end_dialog()
+        t = texts(step.context)
+        status = await self.services.membership.status(member.organization_id)
+        buttons = []
+        if (pending := status.first_pending) is not None:
+            label = t.gettext(CONTINUE_LABELS[pending])
+            title = t.gettext("Continue: {step}", step=label)
+            buttons.append(CardAction(type=ActionTypes.im_back, title=title, value=label))
+        card = HeroCard(text=status_text(t, status), buttons=buttons)
+        await step.context.send_activity(MessageFactory.attachment(CardFactory.hero_card(card)))
+        return await step.end_dialog()

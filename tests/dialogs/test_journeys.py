@@ -1,0 +1,275 @@
+"""The membership journeys turn by turn, as the demo users, in both languages.
+
+The demo data (services/demo/organizations.json) is loaded on a real SQLite database with a
+fixed clock: Contoso's legacy record expired 30 days ago (Mei Lin is a global administrator,
+David Chen is not); Fabrikam has no tenant (Olivia Wang); Northwind is in Partner Center and
+expires in 20 days (Ana Silva is a global administrator and admin agent, Kenji Sato an agent).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from botbuilder.core import MemoryStorage
+
+from services.membership import Source, Step, StepState
+from tests.support.chat import Chat
+
+TODAY = date(2026, 11, 24)
+
+
+@pytest.fixture
+def storage() -> MemoryStorage:
+    return MemoryStorage()
+
+
+def chat_as(storage, services, user: str, locale: str = "en-US") -> Chat:
+    return Chat(storage, services, locale=locale, user_id=user, conversation_id=f"c-{user}")
+
+
+async def test_status_shows_an_expired_legacy_record_as_view_only_with_the_next_step(
+    storage, journey_services
+):
+    replies = await chat_as(storage, journey_services, "mei.lin").say("Membership status")
+
+    card = replies[0]
+    assert "Contoso Taiwan Ltd." in card.text
+    assert "Silver competency, MPN ID 4100001: expires on 2026-10-25." in card.text
+    assert "Expired 30 days ago." in card.text
+    assert "view-only" in card.text
+    assert "⬜ Sign in as a global administrator" in card.text
+    assert card.buttons == ["Continue: Create the Partner Center account"]
+
+
+async def test_status_in_chinese_shows_days_left_and_the_checklist(storage, journey_services):
+    replies = await chat_as(storage, journey_services, "ana.silva", "zh-TW").say("會員狀態")
+
+    card = replies[0]
+    assert "Microsoft 行動寶盒訂閱，MPN ID 4100003：於 2026-12-14 到期。" in card.text
+    assert "還剩 20 天。" in card.text
+    assert "⏳ 主要連絡人已確認電子郵件" in card.text
+    assert card.buttons == ["繼續：驗證主要連絡人"]
+
+
+async def test_a_user_the_directory_does_not_know_is_told_how_to_get_known(
+    storage, journey_services
+):
+    replies = await chat_as(storage, journey_services, "stranger").say("Membership status")
+
+    assert replies[0].text.startswith("I can't find you in your organization's directory")
+
+
+async def test_renewal_inside_the_window_is_confirmed_then_extends_a_year(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "ana.silva", "zh-TW")
+
+    question = await chat.say("續約")
+    done = await chat.say("立即續約")
+
+    assert question[0].text.startswith("要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱")
+    assert question[0].buttons == ["立即續約", "現在不要"]
+    assert (
+        done[0].text
+        == "已續約。您的Microsoft 行動寶盒訂閱（MPN ID 4100003）現在有效至 2027-12-14。"
+    )
+    status = await journey_services.membership.status("northwind")
+    assert status.membership.expiry_date == date(2027, 12, 14)
+
+
+async def test_renewal_before_the_window_says_when_it_opens(storage, journey_services):
+    chat = chat_as(storage, journey_services, "ana.silva")
+    await chat.say("renew")
+    await chat.say("yes")
+
+    replies = await chat.say("renew")
+
+    assert replies[0].text == (
+        "Renewal opens on 2027-09-15, 90 days before your membership expires on 2027-12-14. "
+        "I'll be able to renew it from then on."
+    )
+
+
+async def test_declining_the_renewal_changes_nothing(storage, journey_services):
+    chat = chat_as(storage, journey_services, "ana.silva")
+    await chat.say("renew")
+
+    replies = await chat.say("Not now")
+
+    assert replies[0].text == "OK, nothing was changed."
+    status = await journey_services.membership.status("northwind")
+    assert status.membership.days_left == 20
+
+
+async def test_an_unclear_answer_to_a_question_re_asks_it_with_its_buttons(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "ana.silva", "zh-TW")
+    await chat.say("續約")
+
+    replies = await chat.say("也許吧")
+
+    assert replies[0].buttons == ["立即續約", "現在不要"]
+
+
+async def test_a_legacy_record_must_go_through_account_creation_before_renewal(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "mei.lin")
+
+    question = await chat.say("renew")
+    start = await chat.say("Create the account now")
+
+    assert question[0].text.startswith("Your membership has expired and its record")
+    assert start[0].text.startswith("Creating the Partner Center account takes a few minutes")
+    assert start[0].buttons == ["Next", "Not now"]
+
+
+async def test_someone_who_is_not_a_global_admin_is_stopped_and_told_who_can(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "david.chen", "zh-TW")
+    await chat.say("建立帳戶")
+
+    replies = await chat.say("下一步")
+
+    assert replies[0].text.startswith("只有貴租用戶的全域管理員才能建立帳戶")
+    assert "林美玲 Mei Lin" in replies[0].text
+    status = await journey_services.membership.status("contoso")
+    assert status.checklist[0].state is StepState.PENDING
+
+
+async def test_an_organization_without_a_tenant_is_told_to_create_one(storage, journey_services):
+    chat = chat_as(storage, journey_services, "olivia.wang")
+    await chat.say("create account")
+
+    replies = await chat.say("next")
+
+    assert replies[0].text.startswith("Fabrikam Design Co. has no Microsoft Entra ID tenant yet.")
+
+
+async def test_a_global_admin_creates_the_account_accepts_the_agreement_and_learns_what_is_left(
+    storage, journey_services, tmp_path
+):
+    chat = chat_as(storage, journey_services, "mei.lin")
+    await chat.say("Create the Partner Center account")
+
+    signed_in = await chat.say("Next")
+    authority = await chat.say("Yes, I can sign for it")
+    accepted = await chat.say("Accept")
+    finished = await chat.say("Later")
+
+    assert signed_in[0].text == (
+        "Signed in as 林美玲 Mei Lin, global administrator. Your membership record moved from "
+        "the Partner Membership Center into Partner Center."
+    )
+    assert signed_in[1].text.startswith("The legal business profile and primary contact form")
+    assert signed_in[2].text.startswith("**Microsoft Partner Network agreement**, version")
+    assert (
+        signed_in[3].text == "Are you authorized to sign legal agreements for Contoso Taiwan Ltd.?"
+    )
+    assert authority[0].text == "Do you accept the agreement on behalf of Contoso Taiwan Ltd.?"
+    assert (
+        accepted[0].text
+        == "Recorded: for Contoso Taiwan Ltd., 林美玲 Mei Lin accepted agreement version "
+        "MPNA-2026-10."
+    )
+    assert accepted[1].text.startswith("You are not in the Admin agent group yet")
+    assert accepted[1].buttons == ["Check again", "Later"]
+    assert finished[-2].text.startswith("Still to do: Legal business profile and primary contact;")
+    status = await journey_services.membership.status("contoso")
+    assert status.membership.source is Source.PARTNER_CENTER and not status.membership.view_only
+    states = {item.step: item.state for item in status.checklist}
+    assert states[Step.SIGN_IN] is StepState.DONE and states[Step.AGREEMENT] is StepState.DONE
+
+
+async def test_a_colleague_resumes_the_journey_at_the_first_pending_step(storage, journey_services):
+    replies = await chat_as(storage, journey_services, "kenji.sato").say("create account")
+
+    assert replies[0].text == (
+        "Welcome back. Northwind Traders Inc.'s account setup picks up at: "
+        "Primary contact's email confirmed."
+    )
+    assert replies[1].text.startswith("The legal business profile") is False
+    assert (
+        replies[1].text
+        == "You are in the Admin agent group, so you can finish the setup, adding users included."
+    )
+
+
+async def test_someone_who_cannot_sign_is_told_who_must_and_nothing_is_recorded(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "olivia.wang", "zh-TW")
+    await chat.say("接受合作夥伴合約")
+
+    replies = await chat.say("不，我沒有")
+
+    assert replies[0].text.startswith(
+        "只有有權代表 Fabrikam Design Co. 簽署法律合約的人才能接受此合約"
+    )
+    status = await journey_services.membership.status("fabrikam")
+    assert status.checklist[3].state is StepState.PENDING
+
+
+async def test_declining_the_agreement_is_recorded_and_explained(storage, journey_services):
+    chat = chat_as(storage, journey_services, "olivia.wang")
+    await chat.say("Accept the partner agreement")
+    await chat.say("yes")
+
+    replies = await chat.say("Decline")
+
+    assert replies[0].text.startswith("Recorded that you declined.")
+
+
+async def test_an_accepted_agreement_is_not_asked_again(storage, journey_services):
+    replies = await chat_as(storage, journey_services, "kenji.sato").say("agreement")
+
+    assert replies[0].text.startswith(
+        "Northwind Traders Inc. has already accepted the partner agreement"
+    )
+
+
+async def test_an_admin_agent_completes_the_step_at_once(storage, journey_services):
+    replies = await chat_as(storage, journey_services, "ana.silva", "zh-TW").say(
+        "檢查系統管理代理人角色"
+    )
+
+    assert replies[0].text == "您已在系統管理代理人群組中，可以完成設定，包括新增使用者。"
+    status = await journey_services.membership.status("northwind")
+    assert status.checklist[4].state is StepState.DONE
+
+
+async def test_help_inside_a_journey_answers_and_asks_the_journeys_question_again(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "ana.silva")
+    await chat.say("renew")
+
+    replies = await chat.say("help")
+
+    assert "At any step you can type" in replies[0].text
+    assert replies[1].text.startswith("Renew the Microsoft Action Pack subscription of Northwind")
+
+
+async def test_switching_language_inside_a_journey_re_asks_in_the_new_language(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "ana.silva")
+    await chat.say("renew")
+
+    replies = await chat.say("中文")
+
+    assert replies[1].text.startswith("要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱")
+    assert replies[1].buttons == ["立即續約", "現在不要"]
+
+
+async def test_cancel_inside_a_journey_returns_to_the_menu(storage, journey_services):
+    chat = chat_as(storage, journey_services, "ana.silva")
+    await chat.say("renew")
+
+    replies = await chat.say("cancel")
+
+    assert replies[0].text == "OK, I've stopped that. Anything you saved is kept."
+    assert replies[1].text.startswith("What would you like to do?")
