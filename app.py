@@ -28,6 +28,7 @@ from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
 from services import db
 from services.clock import SystemClock
+from services.contact_verification import ContactVerification, RecordedContactVerification
 from services.demo_data import load_demo
 from services.identity import DirectoryIdentityService, IdentityService
 from services.logs import configure_logging
@@ -49,6 +50,7 @@ class Services:
     ready: Callable[[], Awaitable[bool]]
     membership: MembershipService
     identity: IdentityService
+    verification: ContactVerification
 
 
 SERVICES = web.AppKey("services", Services)
@@ -84,6 +86,7 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
             ready=lambda: db.ping(engine),
             membership=MembershipService(UnitOfWorkFactory(engine), SystemClock()),
             identity=DirectoryIdentityService.from_file(settings.directory_file),
+            verification=RecordedContactVerification(),
         )
         yield
         await engine.dispose()
@@ -97,7 +100,7 @@ async def _build_bot(app: web.Application) -> None:
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
     user_profile = user_state.create_property("UserProfile")
-    journeys = JourneyServices(services.membership, services.identity)
+    journeys = JourneyServices(services.membership, services.identity, services.verification)
     dialog = MainDialog(user_profile, journeys)
     app[BOT] = MembershipBot(storage, conversation_state, user_state, dialog)
     app[READY] = services.ready

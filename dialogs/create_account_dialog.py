@@ -12,6 +12,7 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepC
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
 from dialogs.journey_dialog import STEP_NAMES, JourneyDialog
+from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
@@ -36,6 +37,7 @@ class CreateAccountDialog(JourneyDialog):
         self.add_dialog(OptionPrompt("welcome", yes=NEXT, no=NOT_NOW))
         self.add_dialog(AgreementDialog(services))
         self.add_dialog(AdminAgentDialog(services))
+        self.add_dialog(LegalProfileDialog(services))
         steps = [
             self.welcome_step,
             self.sign_in_step,
@@ -141,18 +143,11 @@ class CreateAccountDialog(JourneyDialog):
         return await step.next(None)
 
     async def profile_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        """The legal business profile (its form is not built yet: say so, and go on)."""
+        """Give the legal business profile and primary contact, unless already given."""
         status = await self._status(step)
-        if status is None:
-            return await step.end_dialog()
-        if not _done(status, Step.LEGAL_PROFILE):
-            await step.context.send_activity(
-                texts(step.context).gettext(
-                    "The legal business profile and primary contact form is coming soon; this "
-                    "step stays pending until then. Let's go on with the agreement."
-                )
-            )
-        return await step.next(None)
+        if status is None or _done(status, Step.LEGAL_PROFILE):
+            return await step.next(None)
+        return await step.begin_dialog(LegalProfileDialog.__name__)
 
     async def agreement_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Accept the partner agreement, unless it already is."""

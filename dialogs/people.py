@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from botbuilder.core import TurnContext
 
+from services.contact_verification import ContactVerification
 from services.identity import DirectoryUser, IdentityService
 from services.membership import Actor, MembershipService
 
@@ -35,6 +36,7 @@ class JourneyServices:
 
     membership: MembershipService
     identity: IdentityService
+    verification: ContactVerification
 
     async def who(self, context: TurnContext) -> Member | None:
         """The member behind this turn's activity, or None if the directory does not know them."""

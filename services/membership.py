@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from services.clock import Clock
 from services.errors import NotFound, RenewalNotOpen, ViewOnlyRecord
+from services.profile import ADDRESS_FIELDS, LegalProfile
 from services.tables import (
     AgreementDecisionRow,
     AgreementVersionRow,
@@ -30,6 +31,7 @@ from services.tables import (
     MembershipEventRow,
     MembershipRow,
     OrganizationRow,
+    PrimaryContactRow,
 )
 from services.unit_of_work import UnitOfWork
 
@@ -41,6 +43,7 @@ __all__ = [
     "MembershipService",
     "MembershipView",
     "OrganizationStatus",
+    "Registration",
     "Source",
     "Step",
     "StepState",
@@ -140,6 +143,13 @@ class AgreementVersion(BaseModel):
     summaries: dict[str, str]
 
 
+class Registration(BaseModel):
+    """What saving a profile changed."""
+
+    changed: list[str]  # field names, in the form's order
+    review_restarted: bool  # the legal name or address changed on an existing profile
+
+
 def _add_year(day: date) -> date:
     try:
         return day.replace(year=day.year + 1)
@@ -216,6 +226,63 @@ class MembershipService:
             membership=_view(membership, self._clock.today()) if membership else None,
             checklist=checklist,
         )
+
+    async def profile_values(self, organization_id: str) -> dict[str, str]:
+        """The profile's fields as stored (contact fields empty while there is no contact)."""
+        async with self._units() as unit:
+            organization = await self._organization(unit, organization_id)
+            contact = await unit.session.get(PrimaryContactRow, organization_id)
+            values = {field: getattr(organization, field) for field in ADDRESS_FIELDS}
+            values.update(
+                contact_first_name=contact.first_name if contact else "",
+                contact_last_name=contact.last_name if contact else "",
+                contact_email=contact.email if contact else "",
+                contact_phone=contact.phone if contact else "",
+            )
+            return values
+
+    async def profile(self, organization_id: str) -> LegalProfile | None:
+        """The organization's current profile, once it has a primary contact."""
+        values = await self.profile_values(organization_id)
+        return LegalProfile(**values) if values["contact_email"] else None
+
+    async def register(
+        self, organization_id: str, profile: LegalProfile, by: Actor
+    ) -> Registration:
+        """Save the profile and contact ("Register now"); the contact's check is then waited on."""
+        before = await self.profile(organization_id)
+        changed = [
+            field for field, value in profile.model_dump().items()
+            if before is None or getattr(before, field) != value
+        ]  # fmt: skip
+        restarted = before is not None and any(field in ADDRESS_FIELDS for field in changed)
+        now = self._clock.now()
+        async with self._units() as unit:
+            organization = await self._organization(unit, organization_id)
+            for field in ADDRESS_FIELDS:
+                setattr(organization, field, getattr(profile, field))
+            organization.updated_at = now
+            if restarted or before is None:
+                organization.vetting_status = "pending"
+            contact = await unit.session.get(PrimaryContactRow, organization_id)
+            if contact is None:
+                contact = PrimaryContactRow(organization_id=organization_id)
+                unit.session.add(contact)
+            contact.first_name, contact.last_name = (
+                profile.contact_first_name, profile.contact_last_name,
+            )  # fmt: skip
+            if contact.email != profile.contact_email:
+                contact.verification = "pending"
+            contact.email, contact.phone, contact.updated_at = (
+                profile.contact_email, profile.contact_phone, now,
+            )  # fmt: skip
+            await self._mark(unit, organization_id, Step.LEGAL_PROFILE, StepState.DONE, by)
+            if contact.verification != "verified":
+                await self._mark(
+                    unit, organization_id, Step.CONTACT_VERIFICATION, StepState.WAITING, by
+                )
+            await unit.commit()
+        return Registration(changed=changed, review_restarted=restarted)
 
     async def mark_step(
         self, organization_id: str, step: Step, state: StepState, by: Actor

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from services import db
 from services.clock import FixedClock
+from services.contact_verification import RecordedContactVerification
 from services.demo_data import load_demo
 from services.identity import DEMO_DIRECTORY, DirectoryIdentityService
 from services.membership import MembershipService
@@ -109,7 +110,9 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
     units = UnitOfWorkFactory(engine)
     await load_demo(units, clock)
     yield JourneyServices(
-        MembershipService(units, clock), DirectoryIdentityService.from_file(DEMO_DIRECTORY)
+        MembershipService(units, clock),
+        DirectoryIdentityService.from_file(DEMO_DIRECTORY),
+        RecordedContactVerification(),
     )
     await engine.dispose()
 

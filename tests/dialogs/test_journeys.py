@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 from botbuilder.core import MemoryStorage
 
-from services.membership import Source, Step, StepState
+from services.membership import Actor, Source, Step, StepState
 from tests.support.chat import Chat
 
 TODAY = date(2026, 11, 24)
@@ -149,39 +149,151 @@ async def test_an_organization_without_a_tenant_is_told_to_create_one(storage, j
     assert replies[0].text.startswith("Fabrikam Design Co. has no Microsoft Entra ID tenant yet.")
 
 
-async def test_a_global_admin_creates_the_account_accepts_the_agreement_and_learns_what_is_left(
-    storage, journey_services, tmp_path
+GOOD_PROFILE = {
+    "action": "submit_profile",
+    "legal_name": "Contoso Taiwan Ltd.",
+    "address_line1": "7F, No. 100, Xinyi Rd. Sec. 5",
+    "city": "Taipei",
+    "region": "Taipei City",
+    "postal_code": "110",
+    "country": "TW",
+    "contact_first_name": "Mei",
+    "contact_last_name": "Lin",
+    "contact_email": "mei.lin@contoso.example",
+    "contact_phone": "02 2345 6789",
+}
+
+
+def _field(card: dict, field: str) -> dict:
+    return next(item for item in card["body"] if item.get("id") == field)
+
+
+def _error_after(card: dict, field: str) -> str | None:
+    body = card["body"]
+    index = next(i for i, item in enumerate(body) if item.get("id") == field)
+    following = body[index + 1] if index + 1 < len(body) else {}
+    return following.get("text") if following.get("color") == "Attention" else None
+
+
+async def test_a_global_admin_creates_the_account_from_sign_in_to_what_is_left(
+    storage, journey_services
 ):
     chat = chat_as(storage, journey_services, "mei.lin")
     await chat.say("Create the Partner Center account")
 
     signed_in = await chat.say("Next")
-    authority = await chat.say("Yes, I can sign for it")
-    accepted = await chat.say("Accept")
-    finished = await chat.say("Later")
-
+    form = signed_in[1].card
     assert signed_in[0].text == (
         "Signed in as 林美玲 Mei Lin, global administrator. Your membership record moved from "
         "the Partner Membership Center into Partner Center."
     )
-    assert signed_in[1].text.startswith("The legal business profile and primary contact form")
-    assert signed_in[2].text.startswith("**Microsoft Partner Network agreement**, version")
-    assert (
-        signed_in[3].text == "Are you authorized to sign legal agreements for Contoso Taiwan Ltd.?"
+    assert form is not None and form["version"] == "1.5"
+    assert _field(form, "legal_name")["value"] == "Contoso Taiwan Ltd."
+    assert signed_in[1].buttons == ["Register now", "Cancel"]
+
+    bad = await chat.submit({**GOOD_PROFILE, "city": "", "contact_email": "mei.lin@",
+                             "contact_phone": "12"})  # fmt: skip
+    again = bad[0].card
+    assert again is not None
+    assert _field(again, "contact_email")["value"] == "mei.lin@"  # the user's values are kept
+    assert _error_after(again, "city") == "This field is required."
+    assert _error_after(again, "contact_email") == "This is not a valid email address."
+    assert _error_after(again, "contact_phone") == (
+        "This is not a valid phone number for the chosen country or region."
     )
-    assert authority[0].text == "Do you accept the agreement on behalf of Contoso Taiwan Ltd.?"
-    assert (
-        accepted[0].text
-        == "Recorded: for Contoso Taiwan Ltd., 林美玲 Mei Lin accepted agreement version "
-        "MPNA-2026-10."
+    assert _error_after(again, "legal_name") is None
+
+    registered = await chat.submit(GOOD_PROFILE)
+    assert registered[0].text.startswith(
+        "Registered. An email will ask Mei Lin (mei.lin@contoso.example)"
     )
-    assert accepted[1].text.startswith("You are not in the Admin agent group yet")
+    assert registered[1].text.startswith("**Microsoft Partner Network agreement**, version")
+    await chat.say("Yes, I can sign for it")
+    accepted = await chat.say("Accept")
+    finished = await chat.say("Later")
+
+    assert accepted[0].text.startswith("Recorded: for Contoso Taiwan Ltd., 林美玲 Mei Lin accepted")
     assert accepted[1].buttons == ["Check again", "Later"]
-    assert finished[-2].text.startswith("Still to do: Legal business profile and primary contact;")
+    assert finished[-2].text == (
+        "Still to do: Primary contact's email confirmed; Admin agent role. "
+        "Pick this up again from the menu."
+    )
     status = await journey_services.membership.status("contoso")
     assert status.membership.source is Source.PARTNER_CENTER and not status.membership.view_only
     states = {item.step: item.state for item in status.checklist}
-    assert states[Step.SIGN_IN] is StepState.DONE and states[Step.AGREEMENT] is StepState.DONE
+    assert states[Step.LEGAL_PROFILE] is StepState.DONE
+    assert states[Step.CONTACT_VERIFICATION] is StepState.WAITING
+    profile = await journey_services.membership.profile("contoso")
+    assert profile is not None and profile.contact_phone == "+886223456789"
+    assert journey_services.verification.requested == [("contoso", "mei.lin@contoso.example")]
+
+
+async def _at_the_profile_form(storage, journey_services, locale: str = "en-US") -> Chat:
+    chat = chat_as(storage, journey_services, "mei.lin", locale)
+    await chat.say("create account")
+    await chat.say("next")
+    return chat
+
+
+async def test_typing_instead_of_submitting_the_form_says_what_to_do_and_shows_it_again(
+    storage, journey_services
+):
+    chat = await _at_the_profile_form(storage, journey_services, "zh-TW")
+
+    replies = await chat.say("我的公司是 Contoso")
+
+    assert replies[0].text == "請填寫表單並選取「立即註冊」，或選取「取消」。"
+    assert replies[1].card is not None
+    assert _field(replies[1].card, "legal_name")["label"] == "法律公司名稱"
+
+
+async def test_cancelling_the_form_changes_nothing_and_goes_on_to_the_agreement(
+    storage, journey_services
+):
+    chat = await _at_the_profile_form(storage, journey_services)
+
+    replies = await chat.submit({"action": "cancel_profile"})
+
+    assert replies[0].text == "OK, the profile was not changed."
+    assert replies[1].text.startswith("**Microsoft Partner Network agreement**")
+    assert await journey_services.membership.profile("contoso") is None
+
+
+async def test_a_contact_email_on_a_domain_the_tenant_has_not_verified_is_flagged(
+    storage, journey_services
+):
+    chat = await _at_the_profile_form(storage, journey_services)
+
+    replies = await chat.submit({**GOOD_PROFILE, "contact_email": "mei@gmail.example"})
+
+    assert replies[1].text.startswith(
+        "Note: gmail.example is not a domain your tenant has verified"
+    )
+
+
+async def test_changing_an_existing_profile_shows_the_changes_and_warns_of_a_new_review(
+    storage, journey_services
+):
+    chat = await _at_the_profile_form(storage, journey_services)
+    await chat.submit(GOOD_PROFILE)
+    await journey_services.membership.mark_step(
+        "contoso", Step.LEGAL_PROFILE, StepState.PENDING, Actor(id="t", name="test")
+    )
+    again = chat_as(storage, journey_services, "mei.lin")
+    await again.say("cancel")
+    await again.say("create account")
+
+    replies = await again.submit({**GOOD_PROFILE, "legal_name": "Contoso Taiwan Co., Ltd."})
+
+    assert replies[0].text == (
+        "These will change:\n\n- Legal company name: Contoso Taiwan Ltd. → Contoso Taiwan Co., Ltd."
+    )
+    assert replies[1].text == (
+        "Changing the legal name or address starts the review of your profile again."
+    )
+    assert replies[2].buttons == ["Save and register", "Edit again"]
+    edit = await again.say("Edit again")
+    assert _field(edit[0].card, "legal_name")["value"] == "Contoso Taiwan Co., Ltd."
 
 
 async def test_a_colleague_resumes_the_journey_at_the_first_pending_step(storage, journey_services):

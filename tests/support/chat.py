@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from botbuilder.core import Storage
 from botbuilder.core.adapters import TestAdapter
@@ -31,6 +32,7 @@ class Reply:
 
     text: str
     buttons: list[str] = field(default_factory=list)
+    card: dict[str, Any] | None = None  # an Adaptive Card, as sent
 
     def __str__(self) -> str:
         return "\n".join([self.text, *self.buttons])
@@ -41,6 +43,10 @@ def _reply(activity: Activity) -> Reply:
     buttons: list[str] = []
     for attachment in activity.attachments or []:
         content = attachment.content
+        if attachment.content_type == "application/vnd.microsoft.card.adaptive":
+            blocks = [b["text"] for b in content["body"] if b.get("type") == "TextBlock"]
+            titles = [a["title"] for a in content.get("actions", [])]
+            return Reply("\n".join([text, *blocks]).strip(), titles, content)
         card_text = (
             getattr(content, "text", None) or (content or {}).get("text", "") if content else ""
         )
@@ -91,6 +97,10 @@ class Chat:
                 recipient=ChannelAccount(id="bot", name="bot"),
             )
         )
+
+    async def submit(self, value: dict[str, Any]) -> list[Reply]:
+        """Submit an Adaptive Card's inputs (what a card's submit button sends)."""
+        return await self._send(Activity(type=ActivityTypes.message, value=value))
 
     async def say(self, text: str, *, locale: str | None = None) -> list[Reply]:
         """Send ``text`` and return the bot's replies."""

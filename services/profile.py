@@ -1,0 +1,128 @@
+"""The legal business profile and primary contact: what the form collects, validated.
+
+``parse_profile`` turns the form's raw values into a ``LegalProfile`` or a map of field names
+to error codes (``ProfileErrors``); the chat turns codes into words in the user's language.
+Phone numbers are stored in E.164; the country is an ISO 3166-1 alpha-2 code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from functools import cache
+from typing import Any
+
+import phonenumbers
+from babel import Locale as BabelLocale
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "ADDRESS_FIELDS",
+    "FIELDS",
+    "FieldError",
+    "LegalProfile",
+    "ProfileErrors",
+    "countries",
+    "parse_profile",
+]
+
+
+class FieldError(StrEnum):
+    """Why a field was refused."""
+
+    REQUIRED = "required"
+    TOO_LONG = "too_long"
+    EMAIL = "email"
+    PHONE = "phone"
+    COUNTRY = "country"
+
+
+# Field name -> (required, longest length), in the form's order.
+FIELDS: dict[str, tuple[bool, int]] = {
+    "legal_name": (True, 200),
+    "address_line1": (True, 200),
+    "address_line2": (False, 200),
+    "city": (True, 100),
+    "region": (False, 100),
+    "postal_code": (False, 20),
+    "country": (True, 2),
+    "contact_first_name": (True, 100),
+    "contact_last_name": (True, 100),
+    "contact_email": (True, 254),
+    "contact_phone": (True, 40),
+}
+# Changing any of these starts the profile's review again.
+ADDRESS_FIELDS = ("legal_name", "address_line1", "address_line2", "city", "region",
+                  "postal_code", "country")  # fmt: skip
+
+ProfileErrors = dict[str, FieldError]
+
+
+class LegalProfile(BaseModel):
+    """A validated legal business profile with its primary contact."""
+
+    model_config = ConfigDict(frozen=True)
+
+    legal_name: str
+    address_line1: str
+    address_line2: str = ""
+    city: str
+    region: str = ""
+    postal_code: str = ""
+    country: str
+    contact_first_name: str
+    contact_last_name: str
+    contact_email: str
+    contact_phone: str  # E.164
+
+    @property
+    def email_domain(self) -> str:
+        """The primary contact's email domain."""
+        return self.contact_email.rpartition("@")[2].lower()
+
+
+@cache
+def countries(locale: str = "en") -> dict[str, str]:
+    """ISO 3166-1 alpha-2 codes and their names in ``locale`` (Babel's CLDR data)."""
+    territories = BabelLocale.parse(locale.replace("-", "_")).territories
+    return {
+        code: name
+        for code, name in territories.items()
+        if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "ZZ", "QO"}
+    }
+
+
+def parse_profile(raw: Mapping[str, Any]) -> LegalProfile | ProfileErrors:
+    """Validate the form's values: a profile, or every field's error at once."""
+    values: dict[str, str] = {}
+    errors: ProfileErrors = {}
+    for field, (required, longest) in FIELDS.items():
+        value = str(raw.get(field) or "").strip()
+        if required and not value:
+            errors[field] = FieldError.REQUIRED
+        elif len(value) > longest:
+            errors[field] = FieldError.TOO_LONG
+        values[field] = value
+    country = values["country"].upper()
+    values["country"] = country
+    if "country" not in errors and country not in countries():
+        errors["country"] = FieldError.COUNTRY
+    if "contact_email" not in errors:
+        try:
+            email = validate_email(values["contact_email"], check_deliverability=False)
+            values["contact_email"] = email.normalized
+        except EmailNotValidError:
+            errors["contact_email"] = FieldError.EMAIL
+    if "contact_phone" not in errors:
+        region = country if "country" not in errors else None
+        try:
+            number = phonenumbers.parse(values["contact_phone"], region)
+            if not phonenumbers.is_valid_number(number):
+                raise ValueError(values["contact_phone"])
+            values["contact_phone"] = phonenumbers.format_number(
+                number, phonenumbers.PhoneNumberFormat.E164
+            )
+        except (phonenumbers.NumberParseException, ValueError):
+            errors["contact_phone"] = FieldError.PHONE
+    return errors if errors else LegalProfile(**values)
