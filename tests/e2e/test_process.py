@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -116,3 +117,79 @@ def test_serving_a_public_address_without_an_app_id_is_refused_with_the_reason(t
 
     assert refused.returncode == 2
     assert "not a loopback address and no MicrosoftAppId" in refused.stderr
+
+
+async def _send(url: str, conversation: str, user: str, **fields: object) -> list[dict]:
+    body = {
+        "type": "message", "id": uuid.uuid4().hex, "channelId": "msteams",
+        "serviceUrl": "https://smba.trafficmanager.net/emea/", "locale": "en-US",
+        "from": {"id": user}, "recipient": {"id": "28:bot"},
+        "conversation": {"id": conversation}, "deliveryMode": "expectReplies", **fields,
+    }  # fmt: skip
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{url}/api/messages", json=body) as response:
+            assert response.status == 200
+            return list((await response.json())["activities"])
+
+
+def _text(activity: dict) -> str:
+    if activity.get("text"):
+        return str(activity["text"])
+    content = activity["attachments"][0]["content"]
+    if "body" in content:  # an Adaptive Card: its first text block
+        return str(content["body"][0]["text"])
+    return str(content.get("text", ""))
+
+
+async def test_a_whole_journey_over_http_survives_a_crash_in_the_middle(server_env, tmp_path):
+    loaded = subprocess.run(
+        [COMMAND, "demo", "load"], env=server_env, capture_output=True, text=True
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    conversation, user = f"a:{uuid.uuid4().hex}", "mei.lin"
+    server = Server(server_env, tmp_path / "server.log")
+    try:
+        await _send(server.url, conversation, user, text="Create the Partner Center account")
+        form = await _send(server.url, conversation, user, text="Next")
+        assert _text(form[1]) == "Legal business profile and primary contact"
+        registered = await _send(server.url, conversation, user, value={
+            "action": "submit_profile", "legal_name": "Contoso Taiwan Ltd.",
+            "address_line1": "7F, No. 100, Xinyi Rd. Sec. 5", "city": "Taipei", "country": "TW",
+            "contact_first_name": "Mei", "contact_last_name": "Lin",
+            "contact_email": "mei.lin@contoso.example", "contact_phone": "+886 2 2345 6789",
+        })  # fmt: skip
+        assert _text(registered[0]).startswith("Registered.")
+    finally:
+        server.kill()  # mid-journey: the agreement question is waiting
+
+    restarted = Server(server_env, tmp_path / "server.log")
+    try:
+        decision = await _send(restarted.url, conversation, user, text="Yes, I can sign for it")
+        accepted = await _send(restarted.url, conversation, user, text="Accept")
+        status = await _send(restarted.url, conversation, user, text="cancel")
+        status = await _send(restarted.url, conversation, user, text="Membership status")
+    finally:
+        restarted.stop()
+
+    assert _text(decision[0]) == "Do you accept the agreement on behalf of Contoso Taiwan Ltd.?"
+    assert _text(accepted[0]).startswith("Recorded: for Contoso Taiwan Ltd.")
+    card = _text(status[0])
+    assert "✅ Sign in as a global administrator" in card
+    assert "✅ Legal business profile and primary contact" in card
+    assert "⏳ Primary contact's email confirmed" in card
+    assert "✅ Partner agreement accepted" in card
+    # And the database says the same, read directly.
+    database = server_env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(database) as connection:
+        source = connection.execute(
+            "select source from memberships where organization_id = 'contoso'"
+        ).fetchone()
+        decisions = connection.execute(
+            "select user_id, accepted, claimed_authority from agreement_decisions"
+        ).fetchall()
+        phone = connection.execute(
+            "select phone from primary_contacts where organization_id = 'contoso'"
+        ).fetchone()
+    assert source == ("partner_center",)
+    assert decisions == [("mei.lin", 1, 1)]
+    assert phone == ("+886223456789",)
