@@ -141,11 +141,16 @@ def _text(activity: dict) -> str:
     return str(content.get("text", ""))
 
 
-async def test_a_whole_journey_over_http_survives_a_crash_in_the_middle(server_env, tmp_path):
-    loaded = subprocess.run(
-        [COMMAND, "demo", "load"], env=server_env, capture_output=True, text=True
-    )
+@pytest.fixture
+def demo_env(server_env: dict[str, str]) -> dict[str, str]:
+    """A migrated database with the demo data, loaded by the operator's command."""
+    loaded = subprocess.run([COMMAND, "demo", "load"], env=server_env, capture_output=True)
     assert loaded.returncode == 0, loaded.stderr
+    return server_env
+
+
+async def test_a_whole_journey_over_http_survives_a_crash_in_the_middle(demo_env, tmp_path):
+    server_env = demo_env
     conversation, user = f"a:{uuid.uuid4().hex}", "mei.lin"
     server = Server(server_env, tmp_path / "server.log")
     try:
