@@ -107,3 +107,57 @@ async def test_without_web_chat_installed_the_page_says_how_to_get_it(
 
     await page.get_by_text("make webchat").wait_for()
     await page.close()
+
+
+@pytest.fixture
+async def demo_chat_url(serve_app, sqlite_url):
+    """The app with the demo organizations loaded, as `make run` has them."""
+    from services import db
+    from services.clock import SystemClock
+    from services.demo_data import load_demo
+    from services.unit_of_work import UnitOfWorkFactory
+
+    _check_prerequisites(webchat=True)
+    engine = db.create_engine(sqlite_url)
+    try:
+        await load_demo(UnitOfWorkFactory(engine), SystemClock())
+    finally:
+        await engine.dispose()
+    return await serve_app(make_settings(sqlite_url, webchat_js=WEBCHAT_JS))
+
+
+@pytest.mark.parametrize("locale", [Locale.EN_US, Locale.ZH_TW])
+async def test_a_demo_user_sees_the_status_card_and_fills_in_the_profile_form(
+    browser, demo_chat_url, locale
+):
+    t = translator(locale)
+    page = await browser.new_page()
+    bubbles = page.locator(".webchat__bubble__content")
+    await page.goto(f"{demo_chat_url}/?locale={locale}")
+    await page.select_option("#user", "mei.lin")  # the page restarts as that demo user
+    await page.wait_for_url("**user=mei.lin**")
+    sendbox = page.locator("[data-id='webchat-sendbox-input']")
+
+    await sendbox.fill(t.gettext("Membership status"))
+    await sendbox.press("Enter")
+    await bubbles.filter(has_text="Contoso Taiwan Ltd.").first.wait_for()
+    await bubbles.filter(has_text=t.gettext("Account setup:")).first.wait_for()
+
+    await sendbox.fill(t.gettext("Create the Partner Center account"))
+    await sendbox.press("Enter")
+    await page.get_by_role("button", name=t.gettext("Next")).first.click()
+    # (Web Chat also renders a hidden copy of each card button: take the card's own.)
+    register = page.locator(f".ac-pushButton[aria-label='{t.gettext('Register now')}']")
+    await register.wait_for()
+    email = page.get_by_label(t.gettext("Primary contact's email"))
+    await email.fill("not-an-email")
+    await page.get_by_label(t.gettext("Primary contact's first name")).fill("Mei")
+    await page.get_by_label(t.gettext("Primary contact's last name")).fill("Lin")
+    await page.get_by_label(t.gettext("Primary contact's phone")).fill("+886 2 2345 6789")
+    await register.click()
+
+    # The form comes back with the value kept and the error under the field.
+    await page.get_by_text(t.gettext("This is not a valid email address.")).first.wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"profile-form-{locale}.png"), full_page=True)
+    await page.close()
