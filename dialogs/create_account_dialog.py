@@ -11,6 +11,7 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepC
 
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
+from dialogs.before_you_begin_dialog import BeforeYouBeginDialog
 from dialogs.journey_dialog import STEP_NAMES, JourneyDialog
 from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices
@@ -22,6 +23,7 @@ from services.membership import OrganizationStatus, Source, Step, StepState
 __all__ = ["CreateAccountDialog"]
 
 NEXT = N_("Next")
+CHECK_FIRST = N_("Check what I need first")
 NOT_NOW = N_("Not now")
 
 
@@ -38,8 +40,10 @@ class CreateAccountDialog(JourneyDialog):
         self.add_dialog(AgreementDialog(services))
         self.add_dialog(AdminAgentDialog(services))
         self.add_dialog(LegalProfileDialog(services))
+        self.add_dialog(BeforeYouBeginDialog(services))
         steps = [
             self.welcome_step,
+            self.prerequisites_step,
             self.sign_in_step,
             self.profile_step,
             self.agreement_step,
@@ -85,13 +89,21 @@ class CreateAccountDialog(JourneyDialog):
                     "Have at hand: global administrator credentials, the legal company name, "
                     "address and primary contact, and the authority to sign legal agreements."
                 ),
-                choices=[NEXT, NOT_NOW],
+                choices=[NEXT, CHECK_FIRST, NOT_NOW],
             ),
         )
+
+    async def prerequisites_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Go through the prerequisites first, if asked to."""
+        if step.result == CHECK_FIRST:
+            return await step.begin_dialog(BeforeYouBeginDialog.__name__)
+        return await step.next(step.result)
 
     async def sign_in_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Only a global administrator of the tenant goes on; others are told who can."""
         t = texts(step.context)
+        if isinstance(step.result, bool):  # back from the prerequisites: welcome again
+            return await step.replace_dialog(self.initial_dialog_id)
         if step.result != NEXT:
             await step.context.send_activity(t.gettext("OK. Your progress is kept."))
             return await step.end_dialog()

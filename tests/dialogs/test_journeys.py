@@ -123,7 +123,7 @@ async def test_a_legacy_record_must_go_through_account_creation_before_renewal(
 
     assert question[0].text.startswith("Your membership has expired and its record")
     assert start[0].text.startswith("Creating the Partner Center account takes a few minutes")
-    assert start[0].buttons == ["Next", "Not now"]
+    assert start[0].buttons == ["Next", "Check what I need first", "Not now"]
 
 
 async def test_someone_who_is_not_a_global_admin_is_stopped_and_told_who_can(
@@ -210,19 +210,18 @@ async def test_a_global_admin_creates_the_account_from_sign_in_to_what_is_left(
     assert registered[1].text.startswith("**Microsoft Partner Network agreement**, version")
     await chat.say("Yes, I can sign for it")
     accepted = await chat.say("Accept")
-    finished = await chat.say("Later")
 
     assert accepted[0].text.startswith("Recorded: for Contoso Taiwan Ltd., 林美玲 Mei Lin accepted")
-    assert accepted[1].buttons == ["Check again", "Later"]
-    assert finished[-2].text == (
-        "Still to do: Primary contact's email confirmed; Admin agent role. "
-        "Pick this up again from the menu."
+    assert accepted[1].text.startswith("You are in the Admin agent group")
+    assert accepted[2].text == (
+        "Still to do: Primary contact's email confirmed. Pick this up again from the menu."
     )
     status = await journey_services.membership.status("contoso")
     assert status.membership.source is Source.PARTNER_CENTER and not status.membership.view_only
     states = {item.step: item.state for item in status.checklist}
     assert states[Step.LEGAL_PROFILE] is StepState.DONE
     assert states[Step.CONTACT_VERIFICATION] is StepState.WAITING
+    assert states[Step.ADMIN_AGENT] is StepState.DONE
     profile = await journey_services.membership.profile("contoso")
     assert profile is not None and profile.contact_phone == "+886223456789"
     assert journey_services.verification.requested == [("contoso", "mei.lin@contoso.example")]
@@ -385,3 +384,68 @@ async def test_cancel_inside_a_journey_returns_to_the_menu(storage, journey_serv
 
     assert replies[0].text == "OK, I've stopped that. Anything you saved is kept."
     assert replies[1].text.startswith("What would you like to do?")
+
+
+async def test_before_you_begin_gives_advice_for_each_missing_prerequisite_then_welcomes_again(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "david.chen", "zh-TW")
+    await chat.say("建立帳戶")
+
+    first = await chat.say("先確認需要準備什麼")
+    no_admin = await chat.say("否")
+    await chat.say("是")
+    await chat.say("是")
+    summary = await chat.say("是")
+
+    assert first[0].text.startswith("您是否有貴組織 Microsoft Entra ID 租用戶的全域管理員認證？")
+    assert first[0].buttons == ["是", "否"]
+    assert no_admin[0].text.startswith("還沒有租用戶？")
+    assert "林美玲 Mei Lin" in no_admin[0].text
+    assert summary[0].text == "準備好缺少的項目後，就可以建立帳戶了。"
+    assert summary[1].buttons == ["下一步", "先確認需要準備什麼", "現在不要"]
+
+
+async def test_with_every_prerequisite_at_hand_the_user_is_told_they_are_ready(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "mei.lin")
+    await chat.say("create account")
+    await chat.say("Check what I need first")
+    for _ in range(3):
+        await chat.say("yes")
+
+    replies = await chat.say("yes")
+
+    assert replies[0].text == "You have everything: you're ready."
+
+
+async def test_someone_outside_the_admin_agent_group_gets_the_steps_and_can_check_again(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "olivia.wang", "zh-TW")
+
+    steps = await chat.say("檢查系統管理代理人角色")
+    again = await chat.say("再檢查一次")
+    later = await chat.say("稍後")
+
+    assert steps[0].text.startswith("您尚未加入系統管理代理人群組")
+    assert "[帳戶設定] > [使用者管理]" in steps[0].text
+    assert again[0].buttons == ["再檢查一次", "稍後"]
+    assert later[0].text.startswith("好的。此步驟會維持待處理")
+    status = await journey_services.membership.status("fabrikam")
+    assert status.checklist[4].state is StepState.PENDING
+
+
+async def test_after_creating_the_account_an_expired_membership_can_be_renewed(
+    storage, journey_services
+):
+    await journey_services.membership.create_partner_center_account(
+        "contoso", "7f3c2a10-0000-4000-8000-000000c0de01", Actor(id="mei.lin", name="Mei")
+    )
+    chat = chat_as(storage, journey_services, "mei.lin", "zh-TW")
+    await chat.say("續約")
+
+    replies = await chat.say("是")
+
+    assert replies[0].text == "已續約。您的銀級專長認證（MPN ID 4100001）現在有效至 2027-11-24。"

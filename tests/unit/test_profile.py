@@ -1,0 +1,77 @@
+"""Every rule of the legal business profile form, one field at a time and all at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.profile import FieldError, LegalProfile, countries, parse_profile
+
+GOOD = {
+    "legal_name": "Contoso Taiwan Ltd.", "address_line1": "7F, No. 100, Xinyi Rd. Sec. 5",
+    "city": "Taipei", "country": "tw", "contact_first_name": "Mei", "contact_last_name": "Lin",
+    "contact_email": "Mei.Lin@Contoso.example", "contact_phone": "(02) 2345-6789",
+}  # fmt: skip
+
+
+def test_a_good_profile_is_normalized_email_domain_lowercased_phone_in_e164_country_upper():
+    profile = parse_profile(GOOD)
+
+    assert isinstance(profile, LegalProfile)
+    assert profile.country == "TW"
+    assert profile.contact_email == "Mei.Lin@contoso.example"
+    assert profile.contact_phone == "+886223456789"
+    assert profile.email_domain == "contoso.example"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("legal_name", "   ", FieldError.REQUIRED),
+        ("city", "x" * 101, FieldError.TOO_LONG),
+        ("country", "XX", FieldError.COUNTRY),  # (the phone below is international)
+        ("contact_email", "mei.lin@", FieldError.EMAIL),
+        ("contact_email", "two@@signs.example", FieldError.EMAIL),
+        ("contact_phone", "12", FieldError.PHONE),
+        ("contact_phone", "+1 202 555", FieldError.PHONE),
+    ],
+)
+def test_each_bad_field_is_named_with_its_reason(field, value, error):
+    profile = {**GOOD, "contact_phone": "+886 2 2345 6789", field: value}
+
+    assert parse_profile(profile) == {field: error}
+
+
+def test_without_a_valid_country_a_local_phone_number_cannot_be_checked_either():
+    assert parse_profile({**GOOD, "country": "XX"}) == {
+        "country": FieldError.COUNTRY,
+        "contact_phone": FieldError.PHONE,
+    }
+
+
+def test_every_bad_field_is_reported_at_once_not_one_per_try():
+    errors = parse_profile(
+        {
+            **GOOD,
+            "legal_name": "",
+            "contact_email": "x",
+            "country": "ZZ",
+            "contact_phone": "+886 2 2345 6789",
+        }
+    )
+
+    assert errors == {
+        "legal_name": FieldError.REQUIRED,
+        "contact_email": FieldError.EMAIL,
+        "country": FieldError.COUNTRY,
+    }
+
+
+def test_a_phone_number_is_read_in_the_chosen_countrys_format():
+    hong_kong = parse_profile({**GOOD, "country": "HK", "contact_phone": "2345 6789"})
+
+    assert isinstance(hong_kong, LegalProfile) and hong_kong.contact_phone == "+85223456789"
+
+
+def test_country_names_exist_in_both_languages():
+    assert countries("en")["TW"] == "Taiwan"
+    assert countries("zh_Hant_TW")["TW"] == "台灣"
