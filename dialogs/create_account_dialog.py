@@ -137,8 +137,12 @@ class CreateAccountDialog(JourneyDialog):
             )
             return await step.end_dialog()
         moved = status.membership is not None and status.membership.source is Source.LEGACY
+        tenant = await self.services.identity.tenant(user.tenant_id)
         await self.services.membership.create_partner_center_account(
-            member.organization_id, user.tenant_id, member.actor
+            member.organization_id,
+            user.tenant_id,
+            member.actor,
+            verified_domains=tenant.verified_domains if tenant else (),
         )
         await step.context.send_activity(
             t.gettext("Signed in as {name}, global administrator.", name=user.display_name)

@@ -13,7 +13,7 @@ stands, days later. Agreement decisions are append-only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -294,12 +294,17 @@ class MembershipService:
             await unit.commit()
 
     async def create_partner_center_account(
-        self, organization_id: str, tenant_id: str, by: Actor
+        self,
+        organization_id: str,
+        tenant_id: str,
+        by: Actor,
+        verified_domains: Sequence[str] = (),
     ) -> OrganizationStatus:
         """Tie the organization to its tenant and move a legacy record into Partner Center."""
         async with self._units() as unit:
             organization = await self._organization(unit, organization_id)
             organization.tenant_id = tenant_id
+            organization.verified_domains = list(verified_domains)
             organization.updated_at = self._clock.now()
             membership = await unit.session.get(MembershipRow, organization_id)
             if membership is not None and membership.source == Source.LEGACY:

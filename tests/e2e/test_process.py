@@ -195,6 +195,10 @@ async def test_a_whole_journey_over_http_survives_a_crash_in_the_middle(demo_env
         phone = connection.execute(
             "select phone from primary_contacts where organization_id = 'contoso'"
         ).fetchone()
+        domains = connection.execute(
+            "select verified_domains from organizations where id = 'contoso'"
+        ).fetchone()
     assert source == ("partner_center",)
     assert decisions == [("mei.lin", 1, 1)]
     assert phone == ("+886223456789",)
+    assert json.loads(domains[0]) == ["contoso.example", "contoso.com.tw"]
