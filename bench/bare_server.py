@@ -1,9 +1,4 @@
-"""(a) The floor: an aiohttp handler that parses the activity and answers one reply.
-
-    python -m bench.bare_server --port PORT
-
-No Bot Framework at all: whatever a bot does on top of this is the cost of a turn.
-"""
+"""(a) The floor: an aiohttp handler that parses the activity and answers one reply."""
 
 from __future__ import annotations
 
@@ -26,13 +21,13 @@ async def messages(request: web.Request) -> web.Response:
 
 
 async def readyz(_request: web.Request) -> web.Response:
-    """Answer 200: there is nothing to wait for."""
+    """Always ready."""
     return web.json_response({"status": "ready"})
 
 
 def main() -> None:
     """Serve on 127.0.0.1 and the given port."""
-    parser = argparse.ArgumentParser(prog="python -m bench.bare_server")
+    parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     port = parser.parse_args().port
     app = web.Application()
