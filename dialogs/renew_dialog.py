@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.schema import ActionTypes, CardAction, HeroCard
 
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices
@@ -101,12 +103,17 @@ class RenewDialog(JourneyDialog):
                 t.gettext("The membership changed meanwhile; here is where it stands now.")
             )
             return await step.replace_dialog(self.initial_dialog_id)
-        await step.context.send_activity(
-            t.gettext(
-                "Renewed. Your {tier} (MPN ID {mpn_id}) now runs until {expiry}.",
-                tier=t.gettext(TIER_NAMES[renewed.tier]),
-                mpn_id=renewed.mpn_id,
-                expiry=renewed.expiry_date.isoformat(),
-            )
+        summary = t.gettext(
+            "Renewed. Your {tier} (MPN ID {mpn_id}) now runs until {expiry}.",
+            tier=t.gettext(TIER_NAMES[renewed.tier]),
+            mpn_id=renewed.mpn_id,
+            expiry=renewed.expiry_date.isoformat(),
         )
+        status_label = t.gettext("Membership status")
+        card = HeroCard(
+            title=t.gettext("Membership renewed"),
+            text=summary,
+            buttons=[CardAction(type=ActionTypes.im_back, title=status_label, value=status_label)],
+        )
+        await step.context.send_activity(MessageFactory.attachment(CardFactory.hero_card(card)))
         return await step.end_dialog()

@@ -74,6 +74,7 @@ async def test_renewal_inside_the_window_is_confirmed_then_extends_a_year(
         done[0].text
         == "已續約。您的Microsoft 行動寶盒訂閱（MPN ID 4100003）現在有效至 2027-12-14。"
     )
+    assert done[0].buttons == ["會員狀態"]
     status = await journey_services.membership.status("northwind")
     assert status.membership.expiry_date == date(2027, 12, 14)
 
@@ -449,3 +450,15 @@ async def test_after_creating_the_account_an_expired_membership_can_be_renewed(
     replies = await chat.say("是")
 
     assert replies[0].text == "已續約。您的銀級專長認證（MPN ID 4100001）現在有效至 2027-11-24。"
+
+
+async def test_switching_language_at_the_form_shows_the_form_again_in_the_new_language(
+    storage, journey_services
+):
+    chat = await _at_the_profile_form(storage, journey_services)
+
+    replies = await chat.say("繁體中文")
+
+    assert replies[0].text == "好的，從現在起我會用繁體中文和您對話。"
+    assert replies[1].card is not None
+    assert _field(replies[1].card, "contact_email")["label"] == "主要連絡人的電子郵件"
