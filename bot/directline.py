@@ -279,31 +279,38 @@ async def get_activities(request: web.Request) -> web.Response:
     return web.json_response({"activities": activities, "watermark": str(new_watermark)})
 
 
-async def bot_reply(request: web.Request) -> web.Response:
-    """Receive the bot's reply through the connector API and add it to the conversation."""
+async def _bot_activity(
+    request: web.Request,
+) -> tuple[Conversation, dict[str, Any]] | web.Response:
+    """The conversation and the activity a connector call carries, or the error to answer."""
     conversation = request.app[STORE].by_id(request.match_info["conversation_id"])
     if conversation is None:
         return _error(404, "BadArgument", "unknown conversation")
     activity = await _json_body(request)
     if activity is None or not isinstance(activity.get("type"), str):
         return _error(400, "BadArgument", "the body is not an activity")
-    activity.pop("id", None)
     activity["from"] = activity.get("from") or dict(BOT_ACCOUNT)
     activity["conversation"] = {"id": conversation.id}
+    return conversation, activity
+
+
+async def bot_reply(request: web.Request) -> web.Response:
+    """Receive the bot's reply through the connector API and add it to the conversation."""
+    received = await _bot_activity(request)
+    if isinstance(received, web.Response):
+        return received
+    conversation, activity = received
+    activity.pop("id", None)
     return web.json_response({"id": conversation.append(activity)})
 
 
 async def update_activity(request: web.Request) -> web.Response:
     """Replace one of the bot's logged activities with its edited version."""
-    conversation = request.app[STORE].by_id(request.match_info["conversation_id"])
-    if conversation is None:
-        return _error(404, "BadArgument", "unknown conversation")
-    activity = await _json_body(request)
-    if activity is None or not isinstance(activity.get("type"), str):
-        return _error(400, "BadArgument", "the body is not an activity")
+    received = await _bot_activity(request)
+    if isinstance(received, web.Response):
+        return received
+    conversation, activity = received
     activity_id = request.match_info["activity_id"]
-    activity["from"] = activity.get("from") or dict(BOT_ACCOUNT)
-    activity["conversation"] = {"id": conversation.id}
     if not conversation.replace(activity_id, activity):
         return _error(404, "BadArgument", "unknown activity")
     return web.json_response({"id": activity_id})

@@ -29,7 +29,7 @@ class AdminAgentDialog(JourneyDialog):
     async def check_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Look the role up; done, or explain how to get it."""
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog()
         t = texts(step.context)
         user = await self.services.identity.user(member.user.id)

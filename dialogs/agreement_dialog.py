@@ -36,7 +36,7 @@ class AgreementDialog(JourneyDialog):
     async def authority_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Show the agreement in the user's language and ask whether they may sign."""
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog()
         t = texts(step.context)
         status = await self.services.membership.status(member.organization_id)
@@ -102,7 +102,7 @@ class AgreementDialog(JourneyDialog):
         """Record the acceptance or the refusal, and say what it means."""
         t = texts(step.context)
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog()
         accepted = step.result == ACCEPT
         await self.services.membership.decide_agreement(

@@ -66,9 +66,9 @@ class BeforeYouBeginDialog(JourneyDialog):
         if step.result == NO:
             missing += 1
             admins = ""
-            member = await self.services.who(step.context) if index == 0 else None
-            if member is not None and member.user.tenant_id:
-                names = await self.services.identity.global_admins(member.user.tenant_id)
+            user = await self.services.user(step.context) if index == 0 else None
+            if user is not None and user.tenant_id:
+                names = await self.services.identity.global_admins(user.tenant_id)
                 if names:
                     admins = t.gettext(" (in your tenant: {names})",
                                        names=", ".join(a.display_name for a in names))  # fmt: skip

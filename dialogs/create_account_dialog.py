@@ -55,7 +55,7 @@ class CreateAccountDialog(JourneyDialog):
 
     async def _status(self, step: WaterfallStepContext) -> OrganizationStatus | None:
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return None
         return await self.services.membership.status(member.organization_id)
 
@@ -109,7 +109,7 @@ class CreateAccountDialog(JourneyDialog):
             return await step.end_dialog()
         member = await self.member(step.context)
         status = await self._status(step)
-        if member is None or member.organization_id is None or status is None:
+        if member is None or status is None:
             return await step.end_dialog()
         if _done(status, Step.SIGN_IN):
             return await step.next(None)

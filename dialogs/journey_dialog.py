@@ -37,8 +37,8 @@ class JourneyDialog(ComponentDialog):
     async def member(self, context: TurnContext) -> Member | None:
         """The member with an organization record, or None after telling the user why not."""
         t = texts(context)
-        member = await self.services.who(context)
-        if member is None:
+        user = await self.services.user(context)
+        if user is None:
             await context.send_activity(
                 t.gettext(
                     "I can't find you in your organization's directory, so I can't look up "
@@ -46,13 +46,14 @@ class JourneyDialog(ComponentDialog):
                 )
             )
             return None
-        if member.organization_id is None:
+        organization_id = await self.services.organization_of(user)
+        if organization_id is None:
             await context.send_activity(
                 t.gettext(
                     "{name}, I can't find a Microsoft Partner Network membership for your "
                     "organization. It must join the network first: https://partner.microsoft.com",
-                    name=member.user.display_name,
+                    name=user.display_name,
                 )
             )
             return None
-        return member
+        return Member(user, organization_id)

@@ -98,7 +98,7 @@ class LegalProfileDialog(JourneyDialog):
     async def form_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Show the form with what is known (or what the user typed before)."""
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog()
         stored = await self.services.membership.profile_values(member.organization_id)
         step.values["stored"] = stored
@@ -143,7 +143,7 @@ class LegalProfileDialog(JourneyDialog):
                 self.initial_dialog_id, {"draft": step.values["profile"]}
             )
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog(False)
         profile = LegalProfile(**step.values["profile"])
         await self.services.membership.register(member.organization_id, profile, member.actor)

@@ -19,10 +19,10 @@ __all__ = ["JourneyServices", "Member"]
 
 @dataclass(frozen=True)
 class Member:
-    """A directory user and the organization they act for (None when it has no record)."""
+    """A directory user and the organization they act for."""
 
     user: DirectoryUser
-    organization_id: str | None
+    organization_id: str
 
     @property
     def actor(self) -> Actor:
@@ -38,15 +38,15 @@ class JourneyServices:
     identity: IdentityService
     verification: ContactVerification
 
-    async def who(self, context: TurnContext) -> Member | None:
-        """The member behind this turn's activity, or None if the directory does not know them."""
+    async def user(self, context: TurnContext) -> DirectoryUser | None:
+        """The directory user behind this turn's activity, if the directory knows them."""
         sender = context.activity.from_property
         if sender is None:
             return None
-        user = await self.identity.user(sender.aad_object_id or sender.id)
-        if user is None:
-            return None
-        organization_id = await self.membership.organization_for(
+        return await self.identity.user(sender.aad_object_id or sender.id)
+
+    async def organization_of(self, user: DirectoryUser) -> str | None:
+        """The organization ``user`` acts for, if it has a membership record."""
+        return await self.membership.organization_for(
             tenant_id=user.tenant_id, organization_id=user.organization_id
         )
-        return Member(user, organization_id)

@@ -46,7 +46,7 @@ class RenewDialog(JourneyDialog):
     async def check_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Say why renewal cannot happen yet, or ask to confirm it."""
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog()
         t = texts(step.context)
         status = await self.services.membership.status(member.organization_id)
@@ -93,7 +93,7 @@ class RenewDialog(JourneyDialog):
             await step.context.send_activity(t.gettext("OK, nothing was changed."))
             return await step.end_dialog()
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog()
         try:
             renewed = await self.services.membership.renew(member.organization_id, member.actor)

@@ -70,7 +70,7 @@ class StatusDialog(JourneyDialog):
     async def show_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Show the status card, with a button to continue the first pending step."""
         member = await self.member(step.context)
-        if member is None or member.organization_id is None:
+        if member is None:
             return await step.end_dialog()
         t = texts(step.context)
         status = await self.services.membership.status(member.organization_id)
