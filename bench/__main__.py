@@ -1,38 +1,88 @@
-"""Run every configuration in one go and write the figures and their ratios.
+"""``make bench``: run every configuration in one go and write the figures and their ratios.
 
     python -m bench [--turns N] [--warmup N] [--conversations N] [--concurrency N]
+                    [--warmup-seconds S] [--max-seconds S] [--only NAME,...]
+                    [--messages TEXT,...] [--users ID,...] [--output PATH] [--require-bar]
 
-Each server runs as its own process on a free 127.0.0.1 port and is stopped afterwards; the
-load comes from ``bench.driver`` in another process. Server CPU per turn is the server
-process's user+system time (all its threads) over the measured turns, read from /proc.
-Only ratios measured in the same run mean anything on a noisy machine.
+Each server runs as its own process on a free 127.0.0.1 port, one after another, and is
+stopped afterwards (terminate, then kill); the load comes from ``bench.driver`` in another
+process. Only ratios measured in the same run mean anything on a shared, noisy machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.metadata
+import itertools
 import json
+import logging
 import os
 import platform
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from bench.report import flags, judge_bar, ratios, write_table
+from tests.support.postgres import throwaway_cluster
+from tests.support.process import wait_ready
+
+logger = logging.getLogger("bench")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the test support helpers live beside bench/
-
-from tests.support.postgres import throwaway_cluster  # noqa: E402
-from tests.support.process import wait_ready  # noqa: E402
-
-RESULTS = ROOT / "var" / "bench" / "results.json"
 PYTHON = sys.executable
 COMMAND = str(Path(PYTHON).parent / "membership-bot")
-TICKS = os.sysconf("SC_CLK_TCK")
+STOP_TIMEOUT = 10.0
+# Lines in a server's log that mean a turn failed even if the driver saw a 200.
+LOG_ERROR_MARKS = ('"level": "ERROR"', '"level": "CRITICAL"', "Traceback", "[on_turn_error]")
+
+NOTES = [
+    "Each server is its own process on 127.0.0.1; the load comes from bench.driver, another "
+    "process on the same machine, so the two share its CPUs.",
+    "b_stock is the samples' wiring with one deviation: its handler calls "
+    "adapter.process_activity and returns the InvokeResponse body as JSON, because "
+    "CloudAdapter.process answers 500 to expectReplies in SDK 4.17.1 (the body is serialized "
+    "twice). Its DialogExtensions.run_dialog also returns a 'BotState' trace activity per "
+    "message turn; that is stock behaviour and is kept.",
+    "server_cpu_ms_per_turn is the server process's user+system time (all threads, "
+    "/proc/<pid>/stat) over the measured turns. SQLite works inside our process; PostgreSQL "
+    "works in its own processes, counted apart as db_cpu_ms_per_turn when the bench started "
+    "the cluster.",
+    "Turns: per conversation a conversationUpdate (membersAdded), then the messages "
+    "'help', 'status', 'menu', '7' in a loop; the warm-up covers every conversationUpdate "
+    "when warmup >= conversations. The c/d servers get the demo data (membership-bot demo "
+    "load) so that 'status' reads an organization.",
+    "Only ratios measured in the same run are comparable; the machine is shared and noisy.",
+]
+
+
+@dataclass(frozen=True)
+class Server:
+    """How to start one configuration's server, and what to count besides it."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    cwd: Path = ROOT
+    db_pid: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """One configuration: its name, what it is, and how to stand its server up."""
+
+    name: str
+    about: str
+    setup: Callable[[int, Path], contextlib.AbstractContextManager[Server]]
 
 
 def _free_port() -> int:
@@ -41,154 +91,249 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+@contextlib.contextmanager
+def _module(module: str, port: int, _scratch: Path) -> Iterator[Server]:
+    """Serve one of bench's own servers."""
+    yield Server([PYTHON, "-m", module, "--port", str(port)])
+
+
+def _ours_env(port: int, database_url: str, scratch: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
+    env.update(
+        MicrosoftAppId="",  # anonymous, as the stock reference
+        HOST="127.0.0.1",
+        PORT=str(port),
+        DATABASE_URL=database_url,
+        LOG_LEVEL="WARNING",
+        WEBCHAT_JS=str(scratch / "no-webchat.js"),  # the dev chat page is not measured
+    )
+    return env
+
+
+def _prepare(env: dict[str, str], cwd: Path) -> None:
+    """Migrate the database and load the demo organizations, as an operator would."""
+    for argv in ([COMMAND, "db", "upgrade"], [COMMAND, "demo", "load"]):
+        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[1:])} failed:\n{done.stderr[-2000:]}")
 
 
 @contextlib.contextmanager
-def _server(
-    argv: list[str], env: dict[str, str], port: int, log: Path
-) -> Iterator[tuple[str, int]]:
-    url = f"http://127.0.0.1:{port}"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+def _ours_sqlite(port: int, scratch: Path) -> Iterator[Server]:
+    """Serve ``membership-bot`` on a fresh SQLite file."""
+    env = _ours_env(port, f"sqlite+aiosqlite:///{scratch / 'bench.db'}", scratch)
+    _prepare(env, scratch)
+    # Run from the scratch folder, where no developer's .env can change the settings.
+    yield Server([COMMAND, "serve"], env, cwd=scratch)
+
+
+def _postmaster_pid(port: int) -> int | None:
+    """Find the PostgreSQL server listening on ``port`` that this machine runs."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            wait_ready(url, process, log)
-            yield url, process.pid
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if Path(argv[0].decode(errors="replace")).name == "postgres" and any(
+            pair == (b"-p", str(port).encode()) for pair in itertools.pairwise(argv)
+        ):
+            return int(entry.name)
+    return None
+
+
+@contextlib.contextmanager
+def _ours_postgres(port: int, scratch: Path) -> Iterator[Server]:
+    """Serve ``membership-bot`` on ``TEST_DATABASE_URL`` or a throwaway PostgreSQL cluster."""
+    with contextlib.ExitStack() as stack:
+        url = os.environ.get("TEST_DATABASE_URL")
+        db_pid = None
+        if not url:
+            url = stack.enter_context(throwaway_cluster(scratch))
+            db_pid = _postmaster_pid(make_url(url).port or 5432)
+        env = _ours_env(port, url, scratch)
+        _prepare(env, scratch)
+        yield Server([COMMAND, "serve"], env, cwd=scratch, db_pid=db_pid)
+
+
+CONFIGS = (
+    Config(
+        "a_bare",
+        "bare aiohttp handler: parse the activity, answer one reply (the floor)",
+        lambda port, scratch: _module("bench.bare_server", port, scratch),
+    ),
+    Config(
+        "b_stock",
+        "Bot Framework samples' wiring: CloudAdapter, MemoryStorage, run_dialog",
+        lambda port, scratch: _module("bench.stock_bot", port, scratch),
+    ),
+    Config("c_ours_sqlite", "membership-bot serve on SQLite", _ours_sqlite),
+    Config("d_ours_postgres", "membership-bot serve on PostgreSQL", _ours_postgres),
+)
+
+
+@contextlib.contextmanager
+def _running(server: Server, port: int, log: Path) -> Iterator[int]:
+    """Start the server, wait until it is ready, yield its pid; always stop it."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            server.argv, env=server.env, cwd=server.cwd, stdout=sink, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_ready(f"http://127.0.0.1:{port}", process, log)
+            yield process.pid
         finally:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                process.wait(timeout=STOP_TIMEOUT)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
 
 
-def _drive(url: str, turns: int, options: argparse.Namespace, prefix: str) -> dict[str, float]:
+def _drive(
+    port: int, pid: int, db_pid: int | None, options: argparse.Namespace, prefix: str
+) -> dict[str, Any]:
+    """Run the load driver in its own process and return its figures."""
     argv = [
-        PYTHON, "-m", "bench.driver", "--url", url, "--turns", str(turns),
-        "--conversations", str(options.conversations),
-        "--concurrency", str(options.concurrency), "--prefix", prefix,
+        PYTHON, "-m", "bench.driver", "--url", f"http://127.0.0.1:{port}",
+        "--server-pid", str(pid), "--prefix", prefix,
+        "--conversations", str(options.conversations), "--concurrency", str(options.concurrency),
+        "--warmup", str(options.warmup), "--turns", str(options.turns),
+        "--warmup-seconds", str(options.warmup_seconds), "--max-seconds", str(options.max_seconds),
     ]  # fmt: skip
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=True, timeout=900)
+    if options.messages:
+        argv += ["--messages", options.messages]
+    if options.users:
+        argv += ["--users", options.users]
+    if db_pid is not None:
+        argv += ["--db-pid", str(db_pid)]
+    limit = options.warmup_seconds + options.max_seconds + 60  # in-flight turns, start-up
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=limit)
+    if done.returncode != 0:
+        raise RuntimeError(f"the driver failed:\n{done.stderr[-2000:]}")
     return dict(json.loads(done.stdout))
 
 
-def _measure(
-    name: str,
-    argv: list[str],
-    env: dict[str, str],
-    port: int,
-    options: argparse.Namespace,
-    logs: Path,
-) -> dict[str, float]:
-    """Serve with ``argv``, warm it up, then measure ``options.turns`` turns and the CPU spent."""
-    with _server(argv, env, port, logs / f"{name}.log") as (url, pid):
-        _drive(url, options.warmup, options, prefix=name)  # the same conversations, warmed
-        before = _cpu_seconds(pid)
-        figures = _drive(url, options.turns, options, prefix=name)
-        figures["cpu_ms_per_turn"] = round(
-            (_cpu_seconds(pid) - before) * 1000 / figures["turns"], 3
-        )
-    return figures
+def _log_errors(log: Path) -> int:
+    """Count the lines of a server log that show a failed turn."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return sum(1 for line in text.splitlines() if any(m in line for m in LOG_ERROR_MARKS))
 
 
-def _module(name: str, module: str, options: argparse.Namespace, logs: Path) -> dict[str, float]:
+def measure(
+    config: Config, options: argparse.Namespace, scratch: Path, logs: Path
+) -> dict[str, Any]:
+    """Stand the configuration up, drive it, and return its figures (or why it failed)."""
     port = _free_port()
-    argv = [PYTHON, "-m", module, "--port", str(port)]
-    return _measure(name, argv, dict(os.environ), port, options, logs)
+    log = logs / f"{config.name}.log"
+    began = time.monotonic()
+    try:
+        with config.setup(port, scratch) as server, _running(server, port, log) as pid:
+            prefix = f"{config.name}-{uuid.uuid4().hex[:8]}"
+            figures = _drive(port, pid, server.db_pid, options, prefix)
+    except Exception as error:
+        logger.error("%s failed: %s", config.name, error)
+        return {"about": config.about, "failed": f"{type(error).__name__}: {error}"[:3000]}
+    figures["server_log_errors"] = _log_errors(log)
+    figures["flags"] = flags(figures)
+    figures["wall_seconds"] = round(time.monotonic() - began, 1)
+    return {"about": config.about, **figures}
 
 
-def _ours(
-    name: str, database_url: str, options: argparse.Namespace, logs: Path
-) -> dict[str, float]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("Microsoft")}
-    env.update(
-        HOST="127.0.0.1", PORT=str(port), DATABASE_URL=database_url, LOG_LEVEL="WARNING",
-        WEBCHAT_JS=str(logs / "no-webchat.js"),
-    )  # fmt: skip
-    subprocess.run([COMMAND, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
-    return _measure(name, [COMMAND, "serve"], env, port, options, logs)
+def _machine() -> dict[str, Any]:
+    """Describe where and on what the run happened."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )  # read-only
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            None,
+        ),
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "botbuilder_core": importlib.metadata.version("botbuilder-core"),
+        "aiohttp": importlib.metadata.version("aiohttp"),
+        "commit": commit.stdout.strip() or None,
+    }
 
 
-def _ratio(a: float, b: float) -> float:
-    return round(a / b, 3) if b else float("nan")
-
-
-def _report(results: dict[str, object]) -> None:
-    configs = results["configs"]
-    assert isinstance(configs, dict)
-    lines = [
-        f"{'config':<16}{'turns/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'cpu ms/turn':>13}{'errors':>8}"
-    ]
-    for name, f in configs.items():
-        lines.append(
-            f"{name:<16}{f['turns_per_s']:>10}{f['p50_ms']:>10}{f['p99_ms']:>10}"
-            f"{f['cpu_ms_per_turn']:>13}{f['errors']:>8}"
-        )
-    lines.append("")
-    for key, value in dict(results["ratios"]).items():  # type: ignore[call-overload]
-        lines.append(f"{key:<40}{value}")
-    lines.append(f"\nwritten to {RESULTS.relative_to(ROOT)}")
-    sys.stdout.write("\n".join(lines) + "\n")
-
-
-def main() -> None:
-    """Measure (a) bare, (b) stock, (c) ours on SQLite, (d) ours on PostgreSQL."""
-    parser = argparse.ArgumentParser(prog="python -m bench")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=2000, help="measured turns per config")
     parser.add_argument("--warmup", type=int, default=400, help="turns before measuring")
-    parser.add_argument("--conversations", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=16)
-    options = parser.parse_args()
+    parser.add_argument("--conversations", type=int, default=200, help="distinct conversations")
+    parser.add_argument("--concurrency", type=int, default=16, help="turns in flight")
+    parser.add_argument(
+        "--warmup-seconds", type=float, default=30, help="warm-up time limit per config"
+    )
+    parser.add_argument(
+        "--max-seconds", type=float, default=60, help="measured-phase time limit per config"
+    )
+    parser.add_argument(
+        "--only", default=",".join(c.name for c in CONFIGS), help="comma-separated configs"
+    )
+    parser.add_argument("--messages", help="comma-separated message texts (the driver's default)")
+    parser.add_argument("--users", help="comma-separated aadObjectIds (the driver's default)")
+    parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench" / "results.json")
+    parser.add_argument(
+        "--require-bar", action="store_true", help="exit 1 unless the issue's bar is met"
+    )
+    return parser
 
-    configs: dict[str, dict[str, float]] = {}
+
+def main() -> int:
+    """Measure (a) bare, (b) stock, (c) ours on SQLite, (d) ours on PostgreSQL; report."""
+    logging.basicConfig(level=logging.INFO, format="bench: %(message)s")
+    options = _parser().parse_args()
+    wanted = set(options.only.split(","))
+    if unknown := wanted - {c.name for c in CONFIGS}:
+        sys.stderr.write(f"unknown configs: {', '.join(sorted(unknown))}\n")
+        return 2
+    logs = options.output.parent / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(UTC)
+    machine = _machine()
+
+    configs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="membership-bot-bench-") as scratch:
-        logs = Path(scratch)
-        configs["a_bare"] = _module("a_bare", "bench.bare_server", options, logs)
-        configs["b_stock"] = _module("b_stock", "bench.stock_bot", options, logs)
-        configs["c_ours_sqlite"] = _ours(
-            "c_ours_sqlite", f"sqlite+aiosqlite:///{logs / 'bench.db'}", options, logs
-        )
-        postgres = os.environ.get("TEST_DATABASE_URL")
-        with contextlib.ExitStack() as stack:
-            if not postgres:
-                postgres = stack.enter_context(throwaway_cluster())
-            configs["d_ours_postgres"] = _ours("d_ours_postgres", postgres, options, logs)
+        for config in CONFIGS:
+            if config.name in wanted:
+                logger.info("%s: %s", config.name, config.about)
+                configs[config.name] = measure(config, options, Path(scratch), logs)
 
-    a, b, c, d = (configs[k] for k in ("a_bare", "b_stock", "c_ours_sqlite", "d_ours_postgres"))
-    ratios = {
-        "throughput c/a (ours sqlite / bare)": _ratio(c["turns_per_s"], a["turns_per_s"]),
-        "throughput c/b (ours sqlite / stock)": _ratio(c["turns_per_s"], b["turns_per_s"]),
-        "throughput d/a (ours postgres / bare)": _ratio(d["turns_per_s"], a["turns_per_s"]),
-        "cpu per turn c/a": _ratio(c["cpu_ms_per_turn"], a["cpu_ms_per_turn"]),
-        "cpu per turn c/b": _ratio(c["cpu_ms_per_turn"], b["cpu_ms_per_turn"]),
-        "cpu per turn d/a": _ratio(d["cpu_ms_per_turn"], a["cpu_ms_per_turn"]),
-    }
-    results: dict[str, object] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "parameters": vars(options),
+    everything = {c.name: configs.get(c.name, {"failed": "not run (--only)"}) for c in CONFIGS}
+    compared = ratios(configs)
+    bar = judge_bar(everything, compared)
+    results: dict[str, Any] = {
+        "when_utc": started.isoformat(timespec="seconds"),
+        "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
+        "machine": machine,
+        "parameters": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "configs": configs,
-        "ratios": ratios,
-        "bar": {"c/b throughput >= 3": ratios["throughput c/b (ours sqlite / stock)"] >= 3},
-        "notes": [
-            "Each server is its own process; the load comes from bench.driver in another process.",
-            "b_stock is the samples' wiring, except that its handler calls process_activity: "
-            "CloudAdapter.process answers 500 to expectReplies in SDK 4.17.1.",
-            "Only ratios from the same run are comparable; the machine is shared and noisy.",
-        ],
+        "ratios": compared,
+        "bar": bar,
+        "server_logs": str(logs),
+        "notes": NOTES,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    _report(results)
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_table(results, options.output)
+
+    broken = [n for n, f in configs.items() if "failed" in f or f["errors"]]
+    if broken:
+        logger.error("no valid figures for: %s", ", ".join(broken))
+        return 1
+    return 1 if options.require_bar and not bar["met"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

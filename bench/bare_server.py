@@ -1,4 +1,9 @@
-"""(a) The floor: an aiohttp handler that parses the activity and answers one reply."""
+"""(a) The floor: an aiohttp handler that parses the activity and answers one reply.
+
+    python -m bench.bare_server --port PORT
+
+No Bot Framework at all: whatever a bot does on top of this is the cost of a turn.
+"""
 
 from __future__ import annotations
 
@@ -21,13 +26,13 @@ async def messages(request: web.Request) -> web.Response:
 
 
 async def readyz(_request: web.Request) -> web.Response:
-    """Always ready."""
+    """Answer 200: there is nothing to wait for."""
     return web.json_response({"status": "ready"})
 
 
 def main() -> None:
     """Serve on 127.0.0.1 and the given port."""
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m bench.bare_server")
     parser.add_argument("--port", type=int, required=True)
     port = parser.parse_args().port
     app = web.Application()
