@@ -14,7 +14,7 @@ from dialogs.agreement_dialog import AgreementDialog
 from dialogs.before_you_begin_dialog import BeforeYouBeginDialog
 from dialogs.journey_dialog import STEP_NAMES, JourneyDialog
 from dialogs.legal_profile_dialog import LegalProfileDialog
-from dialogs.people import JourneyServices
+from dialogs.people import JourneyServices, Member
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
 from services.i18n import N_
@@ -53,8 +53,10 @@ class CreateAccountDialog(JourneyDialog):
         self.add_dialog(WaterfallDialog("create_account", steps))
         self.initial_dialog_id = "create_account"
 
-    async def _status(self, step: WaterfallStepContext) -> OrganizationStatus | None:
-        member = await self.member(step.context)
+    async def _status(
+        self, step: WaterfallStepContext, member: Member | None = None
+    ) -> OrganizationStatus | None:
+        member = member or await self.member(step.context)
         if member is None:
             return None
         return await self.services.membership.status(member.organization_id)
@@ -108,7 +110,7 @@ class CreateAccountDialog(JourneyDialog):
             await step.context.send_activity(t.gettext("OK. Your progress is kept."))
             return await step.end_dialog()
         member = await self.member(step.context)
-        status = await self._status(step)
+        status = await self._status(step, member)
         if member is None or status is None:
             return await step.end_dialog()
         if _done(status, Step.SIGN_IN):

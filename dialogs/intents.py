@@ -17,8 +17,11 @@ from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
 from enum import StrEnum
 
+from services.i18n import N_
+
 __all__ = [
     "MENU",
+    "MENU_LABELS",
     "Intent",
     "fold",
     "recognize_interruption",
@@ -58,6 +61,20 @@ MENU: tuple[Intent, ...] = (
     Intent.HUMAN,
     Intent.HELP,
 )
+
+# What each menu item is called (English source strings; a button sends its label).
+MENU_LABELS: dict[Intent, str] = {
+    Intent.CREATE_ACCOUNT: N_("Create the Partner Center account"),
+    Intent.RENEW: N_("Renew or upgrade the membership"),
+    Intent.VERIFY_CONTACT: N_("Verify the primary contact"),
+    Intent.ACCEPT_AGREEMENT: N_("Accept the partner agreement"),
+    Intent.ADMIN_AGENT: N_("Check the admin agent role"),
+    Intent.BENEFITS: N_("Buy and activate benefits"),
+    Intent.STATUS: N_("Membership status"),
+    Intent.HUMAN: N_("Talk to a person"),
+    Intent.HELP: N_("Help"),
+}
+assert tuple(MENU_LABELS) == MENU, "the menu's labels follow its order"
 
 _INTERRUPTION_WORDS: dict[Intent, tuple[str, ...]] = {
     Intent.HELP: ("help", "?", "what can you do", "幫助", "說明", "求助", "幫忙", "怎麼用"),

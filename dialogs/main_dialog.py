@@ -21,7 +21,13 @@ from botbuilder.schema import ActivityTypes
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
 from dialogs.create_account_dialog import CreateAccountDialog
-from dialogs.intents import MENU, Intent, recognize_interruption, recognize_menu_choice
+from dialogs.intents import (
+    MENU,
+    MENU_LABELS,
+    Intent,
+    recognize_interruption,
+    recognize_menu_choice,
+)
 from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import LocalizedTextPrompt, ask
@@ -30,20 +36,8 @@ from dialogs.status_dialog import StatusDialog
 from dialogs.texts import save_locale, texts
 from services.i18n import N_, Locale, translator
 
-__all__ = ["MENU_LABELS", "MainDialog"]
+__all__ = ["MainDialog"]
 
-MENU_LABELS: dict[Intent, str] = {
-    Intent.CREATE_ACCOUNT: N_("Create the Partner Center account"),
-    Intent.RENEW: N_("Renew or upgrade the membership"),
-    Intent.VERIFY_CONTACT: N_("Verify the primary contact"),
-    Intent.ACCEPT_AGREEMENT: N_("Accept the partner agreement"),
-    Intent.ADMIN_AGENT: N_("Check the admin agent role"),
-    Intent.BENEFITS: N_("Buy and activate benefits"),
-    Intent.STATUS: N_("Membership status"),
-    Intent.HUMAN: N_("Talk to a person"),
-    Intent.HELP: N_("Help"),
-}
-assert tuple(MENU_LABELS) == MENU, "the menu's labels follow its order"
 
 WELCOME_TEXT = N_(
     "Hello! I'm the Microsoft Partner Network membership assistant. I can walk you through "

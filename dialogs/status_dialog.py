@@ -6,23 +6,24 @@ from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 from botbuilder.schema import ActionTypes, CardAction, HeroCard
 
+from dialogs.intents import MENU_LABELS, Intent
 from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.texts import texts
-from services.i18n import N_, Translator
+from services.i18n import Translator
 from services.membership import OrganizationStatus, Step, StepState
 
-__all__ = ["CONTINUE_LABELS", "StatusDialog", "status_text"]
+__all__ = ["CONTINUES", "StatusDialog", "status_text"]
 
 _MARKS = {StepState.DONE: "✅", StepState.WAITING: "⏳", StepState.PENDING: "⬜"}
 
-# Which menu journey continues a pending step (its label is the button's text).
-CONTINUE_LABELS = {
-    Step.SIGN_IN: N_("Create the Partner Center account"),
-    Step.LEGAL_PROFILE: N_("Create the Partner Center account"),
-    Step.CONTACT_VERIFICATION: N_("Verify the primary contact"),
-    Step.AGREEMENT: N_("Accept the partner agreement"),
-    Step.ADMIN_AGENT: N_("Check the admin agent role"),
+# Which menu journey continues a pending step (the button sends that menu item's label).
+CONTINUES = {
+    Step.SIGN_IN: Intent.CREATE_ACCOUNT,
+    Step.LEGAL_PROFILE: Intent.CREATE_ACCOUNT,
+    Step.CONTACT_VERIFICATION: Intent.VERIFY_CONTACT,
+    Step.AGREEMENT: Intent.ACCEPT_AGREEMENT,
+    Step.ADMIN_AGENT: Intent.ADMIN_AGENT,
 }
 
 
@@ -76,7 +77,7 @@ class StatusDialog(JourneyDialog):
         status = await self.services.membership.status(member.organization_id)
         buttons = []
         if (pending := status.first_pending) is not None:
-            label = t.gettext(CONTINUE_LABELS[pending])
+            label = t.gettext(MENU_LABELS[CONTINUES[pending]])
             title = t.gettext("Continue: {step}", step=label)
             buttons.append(CardAction(type=ActionTypes.im_back, title=title, value=label))
         card = HeroCard(text=status_text(t, status), buttons=buttons)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 __all__ = ["Clock", "FixedClock", "SystemClock"]
@@ -33,7 +33,7 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock that says what it is told, and moves only when asked."""
+    """A clock that always says the same time."""
 
     def __init__(self, at: datetime) -> None:
         self.at = at
@@ -45,7 +45,3 @@ class FixedClock:
     def today(self) -> date:
         """The set date."""
         return self.at.date()
-
-    def advance(self, **delta: float) -> None:
-        """Move forward by ``timedelta(**delta)``."""
-        self.at += timedelta(**delta)

@@ -2,7 +2,6 @@
 
     ServiceError                 anything a service wants its caller to handle
     ├── StorageConflict          a write lost an optimistic-concurrency race (stale ETag)
-    ├── StoreUnavailable         the database could not be reached
     ├── NotFound                 no such organization, membership or agreement
     ├── ViewOnlyRecord           an expired legacy record: create the Partner Center account first
     └── RenewalNotOpen           too early to renew (carries the date it opens)
@@ -19,7 +18,6 @@ __all__ = [
     "RenewalNotOpen",
     "ServiceError",
     "StorageConflict",
-    "StoreUnavailable",
     "ViewOnlyRecord",
 ]
 
@@ -38,10 +36,6 @@ class StorageConflict(ServiceError):
     def __init__(self, key: str) -> None:
         super().__init__(f"Etag conflict: {key!r} was changed by another writer")
         self.key = key
-
-
-class StoreUnavailable(ServiceError):
-    """The database did not answer."""
 
 
 class NotFound(ServiceError):
