@@ -121,7 +121,7 @@ def _prepare(env: dict[str, str], cwd: Path) -> None:
 @contextlib.contextmanager
 def _ours_sqlite(port: int, scratch: Path) -> Iterator[Server]:
     """Serve ``membership-bot`` on a fresh SQLite file."""
-    env = _ours_env(port, f"sqlite+aiosqlite:///{scratch / 'bench.db'}", scratch)
+    env = _ours_env(port, f"sqlite:///{scratch / 'bench.db'}", scratch)
     _prepare(env, scratch)
     # Run from the scratch folder, where no developer's .env can change the settings.
     yield Server([COMMAND, "serve"], env, cwd=scratch)

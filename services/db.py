@@ -3,7 +3,8 @@
 SQLite is the embedded default and PostgreSQL the production store. SQLite runs in WAL mode
 behind a single pooled connection: every statement of the process goes through that one
 writer, in turn, so concurrent turns queue for a few microseconds instead of failing with
-"database is locked" (see docs/decisions/0002-sqlite-single-writer.md).
+"database is locked" (see docs/decisions/0002-state-storage.md). Its statements run on the
+event loop's thread (``services/sqlite_driver.py``, decision 0006).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services import sqlite_driver
+
 __all__ = ["alembic_config", "create_engine", "is_sqlite", "ping", "upgrade", "upgrade_async"]
 
 logger = logging.getLogger(__name__)
@@ -32,14 +35,25 @@ def is_sqlite(url: str) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Build the process's engine for ``url`` (create the SQLite file's folder if needed)."""
+    """Build the process's engine for ``url`` (create the SQLite file's folder if needed).
+
+    Every SQLite URL (``sqlite://``, ``sqlite+aiosqlite://``, …) runs on the in-loop driver of
+    ``services/sqlite_driver.py``; PostgreSQL URLs use their own driver (asyncpg).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=60)
+    sqlite_driver.register()
+    engine = create_async_engine(
+        parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}"),
+        echo=echo,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=60,
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
 

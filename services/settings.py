@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "host"))
     port: int = Field(default=3978, ge=0, le=65535, validation_alias=AliasChoices("PORT", "port"))
     database_url: str = Field(
-        default="sqlite+aiosqlite:///var/membership-bot.db",
+        default="sqlite:///var/membership-bot.db",
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))

@@ -82,7 +82,7 @@ async def postgres_url(postgres_server: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def sqlite_url(tmp_path: Path) -> str:
     """A fresh, migrated SQLite file for one test."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'membership-bot.db'}"
+    url = f"sqlite:///{tmp_path / 'membership-bot.db'}"
     await db.upgrade_async(url)
     return url
 

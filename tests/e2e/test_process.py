@@ -56,7 +56,7 @@ def server_env(tmp_path) -> Iterator[dict[str, str]]:
     env = _env(
         HOST="127.0.0.1",
         PORT=str(free_port()),
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         WEBCHAT_JS=str(tmp_path / "absent.js"),
     )
     migrated = subprocess.run([COMMAND, "db", "upgrade"], env=env, capture_output=True, text=True)
@@ -111,7 +111,7 @@ async def test_the_service_logs_json_lines(server_env, tmp_path):
 def test_serving_a_public_address_without_an_app_id_is_refused_with_the_reason(tmp_path):
     refused = subprocess.run(
         [COMMAND, "serve"],
-        env=_env(HOST="0.0.0.0", PORT=str(free_port()), DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db"),
+        env=_env(HOST="0.0.0.0", PORT=str(free_port()), DATABASE_URL=f"sqlite:///{tmp_path}/x.db"),
         capture_output=True, text=True, timeout=30,
     )  # fmt: skip
 
@@ -184,7 +184,7 @@ async def test_a_whole_journey_over_http_survives_a_crash_in_the_middle(demo_env
     assert "⏳ Primary contact's email confirmed" in card
     assert "✅ Partner agreement accepted" in card
     # And the database says the same, read directly.
-    database = server_env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    database = server_env["DATABASE_URL"].removeprefix("sqlite:///")
     with sqlite3.connect(database) as connection:
         source = connection.execute(
             "select source from memberships where organization_id = 'contoso'"

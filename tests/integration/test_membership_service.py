@@ -144,7 +144,7 @@ async def test_loading_the_demo_again_keeps_progress_unless_reset(service, units
 
 
 def test_the_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'schema.db'}"
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
     db.upgrade(url)
 
     command.check(db.alembic_config(url))  # raises if a model and the migrations disagree

@@ -167,9 +167,14 @@ async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
         for engine in engines:
             await engine.dispose()
 
-    texts = [reply.text for replies in results for reply in replies]
-    apologies = [t for t in texts if t.startswith("Your message crossed with another one")]
-    answers = [t for t in texts if "is coming soon" in t]
-    # Either both turns ran one after the other, or the loser was told to send again:
-    # never two answers built on the same stale state with one of them silently dropped.
-    assert len(answers) + len(apologies) == 2
+    # Each turn either answered and saved, or its save lost the race and the user was told to
+    # send again (its last reply): never an answer whose state was silently dropped.
+    outcomes = []
+    for replies in results:
+        texts = [reply.text for reply in replies]
+        if texts[-1].startswith("Your message crossed with another one"):
+            outcomes.append("told to send again")
+        else:
+            assert any("is coming soon" in text for text in texts)
+            outcomes.append("answered")
+    assert "answered" in outcomes

@@ -14,7 +14,7 @@ def test_defaults_serve_on_loopback_with_an_embedded_sqlite_database(monkeypatch
     settings = Settings(_env_file=None)
 
     assert (settings.host, settings.port) == ("127.0.0.1", 3978)
-    assert settings.database_url.startswith("sqlite+aiosqlite:///var/")
+    assert settings.database_url.startswith("sqlite:///var/")
     assert not settings.auth_enabled and settings.dev_chat_enabled
 
 
@@ -51,7 +51,7 @@ def test_a_public_address_without_an_app_id_is_allowed_only_when_asked_explicitl
 def test_settings_are_read_from_a_dot_env_file(tmp_path, monkeypatch):
     monkeypatch.delenv("PORT", raising=False)
     env = tmp_path / ".env"
-    env.write_text("PORT=4000\nDATABASE_URL=sqlite+aiosqlite:///elsewhere.db\n")
+    env.write_text("PORT=4000\nDATABASE_URL=sqlite:///elsewhere.db\n")
 
     settings = Settings(_env_file=env)
 
