@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
 from enum import StrEnum
+from functools import lru_cache
 
 from services.i18n import N_
 
@@ -117,6 +118,7 @@ _MENU_WORDS: dict[Intent, tuple[str, ...]] = {
 _FUZZY_THRESHOLD = 0.8
 
 
+@lru_cache(maxsize=2048)  # menu labels are folded on every menu answer; user texts repeat
 def fold(text: str) -> str:
     """Fold ``text`` for matching: NFKC, casefold, only letters, digits and '?'."""
     normalized = unicodedata.normalize("NFKC", text).casefold()

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from services.clock import Clock
 from services.errors import NotFound, RenewalNotOpen, ViewOnlyRecord
@@ -157,7 +157,26 @@ def _add_year(day: date) -> date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def _view(row: MembershipRow, today: date) -> MembershipView:
+class _MembershipFields(Protocol):
+    """A membership's columns: an ORM row, or a plain result row of ``_MEMBERSHIP_COLUMNS``."""
+
+    mpn_id: str
+    tier: str
+    source: str
+    start_date: date
+    expiry_date: date
+
+
+_MEMBERSHIP_COLUMNS = (
+    MembershipRow.mpn_id,
+    MembershipRow.tier,
+    MembershipRow.source,
+    MembershipRow.start_date,
+    MembershipRow.expiry_date,
+)
+
+
+def _view(row: _MembershipFields, today: date) -> MembershipView:
     source = Source(row.source)
     view_only = source is Source.LEGACY and row.expiry_date < today
     opens = date.fromordinal(row.expiry_date.toordinal() - RENEWAL_WINDOW_DAYS)
@@ -185,18 +204,21 @@ class MembershipService:
         self, *, tenant_id: str | None, organization_id: str | None
     ) -> str | None:
         """Find the organization of a user: by their tenant, else by the directory's link."""
+        conditions = []
+        if tenant_id:
+            conditions.append(OrganizationRow.tenant_id == tenant_id)
+        if organization_id:
+            conditions.append(OrganizationRow.id == organization_id)
+        if not conditions:
+            return None
         async with self._units() as unit:
-            if tenant_id:
-                found = await unit.session.scalar(
-                    select(OrganizationRow.id).where(OrganizationRow.tenant_id == tenant_id)
+            rows = (
+                await unit.session.execute(
+                    select(OrganizationRow.id, OrganizationRow.tenant_id).where(or_(*conditions))
                 )
-                if found:
-                    return found
-            if organization_id:
-                linked = await unit.session.get(OrganizationRow, organization_id)
-                if linked is not None:
-                    return linked.id
-        return None
+            ).all()
+        by_tenant = [row.id for row in rows if tenant_id and row.tenant_id == tenant_id]
+        return next(iter(by_tenant or [row.id for row in rows]), None)
 
     async def status(self, organization_id: str) -> OrganizationStatus:
         """The organization's membership and journey checklist, today."""
@@ -204,12 +226,32 @@ class MembershipService:
             return await self._status(unit, organization_id)
 
     async def _status(self, unit: UnitOfWork, organization_id: str) -> OrganizationStatus:
-        organization = await self._organization(unit, organization_id)
-        membership = await unit.session.get(MembershipRow, organization_id)
-        rows = await unit.session.scalars(
-            select(ChecklistEntryRow).where(ChecklistEntryRow.organization_id == organization_id)
-        )
-        entries = {row.step: row for row in rows}
+        # Two statements, plain columns: the status card is read on many turns.
+        found = (
+            await unit.session.execute(
+                select(
+                    OrganizationRow.id,
+                    OrganizationRow.legal_name,
+                    OrganizationRow.tenant_id,
+                    *_MEMBERSHIP_COLUMNS,
+                )
+                .outerjoin(MembershipRow, MembershipRow.organization_id == OrganizationRow.id)
+                .where(OrganizationRow.id == organization_id)
+            )
+        ).first()
+        if found is None:
+            raise NotFound(f"organization {organization_id!r}")
+        entries = {
+            row.step: row
+            for row in await unit.session.execute(
+                select(
+                    ChecklistEntryRow.step,
+                    ChecklistEntryRow.state,
+                    ChecklistEntryRow.by_user,
+                    ChecklistEntryRow.at,
+                ).where(ChecklistEntryRow.organization_id == organization_id)
+            )
+        }
         checklist = [
             ChecklistItem(
                 step=step, state=StepState(entries[step].state), by=entries[step].by_user,
@@ -220,10 +262,10 @@ class MembershipService:
             for step in Step
         ]  # fmt: skip
         return OrganizationStatus(
-            organization_id=organization.id,
-            legal_name=organization.legal_name,
-            tenant_id=organization.tenant_id,
-            membership=_view(membership, self._clock.today()) if membership else None,
+            organization_id=found.id,
+            legal_name=found.legal_name,
+            tenant_id=found.tenant_id,
+            membership=_view(found, self._clock.today()) if found.mpn_id is not None else None,
             checklist=checklist,
         )
 

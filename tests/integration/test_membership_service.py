@@ -126,6 +126,15 @@ async def test_users_find_their_organization_by_tenant_or_by_the_directory_link(
                                        organization_id=None) == "northwind"
     )  # fmt: skip
     assert await service.organization_for(tenant_id="unknown", organization_id=None) is None
+    # The tenant decides when it and the directory's link disagree.
+    assert (
+        await service.organization_for(tenant_id="7f3c2a10-0000-4000-8000-000000c0de02",
+                                       organization_id="fabrikam") == "northwind"
+    )  # fmt: skip
+    assert (
+        await service.organization_for(tenant_id="unknown", organization_id="fabrikam")
+        == "fabrikam"
+    )
 
 
 async def test_an_unknown_organization_is_not_found(service):
