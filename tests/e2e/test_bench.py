@@ -1,0 +1,42 @@
+"""``make bench`` keeps working: a short run of every configuration, checked for sense, not speed.
+
+Speed is the benchmark's business (``make bench``); this only proves that each server starts,
+answers every turn of the realistic traffic without an error, and that the figures and ratios
+the README quotes are written.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = ("a_bare", "b_stock", "c_ours_sqlite", "d_ours_postgres")
+
+
+@pytest.mark.postgres
+def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_path):
+    output = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--turns", "40", "--warmup", "20",
+         "--conversations", "10", "--concurrency", "4", "--output", str(output)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    results = json.loads(output.read_text())
+    for name in CONFIGS:
+        config = results["configs"][name]
+        assert config["errors"] == 0 and config["server_log_errors"] == 0, name
+        assert config["turns"] == 40 and config["turns_per_s"] > 0, name
+    for ratio in ("throughput c/a", "throughput c/b", "throughput d/a"):
+        assert results["ratios"][ratio] > 0
+    # Our bot answered the realistic turns as the product does: a welcome, help, the status.
+    ours = results["configs"]["c_ours_sqlite"]["sample_replies"]
+    assert ours["conversationUpdate"][0].startswith("message: Hello!")
+    assert ours["help"][0].startswith("message: I guide Microsoft Partner Network members")
+    assert ours["status"][0] == "message: [application/vnd.microsoft.card.hero]"
