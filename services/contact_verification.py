@@ -1,42 +1,680 @@
 """Contact verification: the primary contact confirms by email that they registered and that
 the address is their organization's.
 
-``ContactVerification`` is the port the journey calls at "Register now". Until email delivery
-exists (its own issue), ``RecordedContactVerification`` only records that verification was
-requested; the journey shows the step as waiting either way.
+``ContactVerification`` is the port the journey calls at "Register now" (``start``), when a
+user asks for the email again (``resend``), when the contact opens the link (``describe``,
+then ``confirm``), and to show where things stand (``status``). ``EmailContactVerification``
+is the real one; ``RecordedContactVerification`` only records, for tests.
+
+How it works:
+
+- Each email carries a link with a fresh token (``secrets.token_urlsafe(32)``); only the
+  token's SHA-256 is stored. The email goes into the outbox in the same transaction as the
+  token row, so there is never a token without its email or the reverse.
+- A link works once, until ``token_ttl`` (72 hours by default) has passed. Saving another
+  contact invalidates the links sent to the earlier one; a resend leaves the earlier links to
+  the same contact valid, and confirming through any of them settles them all.
+- One contact gets at most ``EMAILS_PER_HOUR`` emails an hour and ``EMAILS_PER_DAY`` a day.
+- Confirming moves the review on, as Partner Center does: email ownership is then done, and
+  employment is verified at once when the address's domain is one the organization's tenant
+  has verified (the review is then authorized), else it waits for a person.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
 import logging
-from typing import Protocol
+import re
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, cast
+from urllib.parse import urlencode
 
-from services.membership import Actor
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import CursorResult, select, update
+
+from services.clock import Clock
+from services.emails import EmailComposer, VerificationRequest
+from services.errors import NotFound, ResendLimited
+from services.i18n import Locale
+from services.membership import Actor, Step, StepState
+from services.outbox import EmailKind, OutboxStatus, enqueue
 from services.profile import LegalProfile
+from services.settings import Settings
+from services.tables import (
+    ChecklistEntryRow,
+    ContactVerificationTokenRow,
+    EmailOutboxRow,
+    OrganizationRow,
+    PrimaryContactRow,
+)
+from services.unit_of_work import UnitOfWork
 
-__all__ = ["ContactVerification", "RecordedContactVerification"]
+__all__ = [
+    "EMAILS_PER_DAY",
+    "EMAILS_PER_HOUR",
+    "Confirmation",
+    "ContactVerification",
+    "DeliveryState",
+    "EmailContactVerification",
+    "RecordedContactVerification",
+    "ReviewState",
+    "StartOutcome",
+    "TokenCheck",
+    "TokenState",
+    "VerificationStatus",
+    "VettingStatus",
+    "VettingSubStatus",
+    "mask_email",
+]
 
 logger = logging.getLogger(__name__)
 
+EMAILS_PER_HOUR = 3
+EMAILS_PER_DAY = 10
+VERIFY_PATH = "/verify/contact"
+
+_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
+_VERIFIED = "verified"
+
+
+class VettingStatus(StrEnum):
+    """Where the review of an organization's legal profile stands (Partner Center's names)."""
+
+    NONE = "none"
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    REJECTED = "rejected"
+
+
+class VettingSubStatus(StrEnum):
+    """Which check a pending review waits on (Partner Center's names)."""
+
+    NONE = "none"
+    EMAIL_OWNERSHIP = "emailOwnership"  # the primary contact's confirmation
+    EMPLOYMENT_VERIFICATION = "employmentVerification"  # a person checks the contact's employer
+    DECISION = "decision"
+
+
+class TokenState(StrEnum):
+    """What a link's token is worth."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    USED = "used"
+    UNKNOWN = "unknown"  # malformed, never issued, or replaced (the contact changed)
+
+
+class DeliveryState(StrEnum):
+    """Where the latest verification email stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class StartOutcome(StrEnum):
+    """What ``start`` did."""
+
+    QUEUED = "queued"  # a new email is on its way
+    ALREADY_VERIFIED = "already_verified"  # the same contact confirmed before: nothing sent
+    LIMITED = "limited"  # the contact had as many emails as allowed lately: nothing sent
+
+
+class ReviewState(BaseModel):
+    """The review (vetting) of an organization's legal profile."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: VettingStatus
+    sub_status: VettingSubStatus
+
+
+class TokenCheck(BaseModel):
+    """What the verification page shows for a link, before anyone confirms."""
+
+    state: TokenState
+    organization_name: str | None = None  # the rest only for a valid link
+    contact_name: str | None = None
+    contact_email: str | None = None  # masked
+    requested_by_name: str | None = None
+    expires_at: datetime | None = None
+
+
+class Confirmation(BaseModel):
+    """What confirming a link did; enough for the bot to tell the requester."""
+
+    state: TokenState  # VALID: this call confirmed; otherwise why nothing happened
+    organization_id: str | None = None
+    requested_by: Actor | None = None
+    contact_name: str | None = None
+    review: ReviewState | None = None
+
+    @property
+    def confirmed(self) -> bool:
+        """The link was valid and this call used it."""
+        return self.state is TokenState.VALID
+
+
+class VerificationStatus(BaseModel):
+    """Where an organization's contact verification stands."""
+
+    organization_id: str
+    contact_email: str | None
+    verified: bool
+    queued_at: datetime | None = None  # the latest email's
+    sent_at: datetime | None = None
+    delivery: DeliveryState | None = None
+    delivery_error: str | None = None  # the transport's last reason, while not sent
+    expires_at: datetime | None = None  # the latest link's
+    resends_left: int = 0  # this hour (and within the day's allowance)
+
 
 class ContactVerification(Protocol):
-    """Asks a primary contact to confirm their email address."""
+    """Asks a primary contact to confirm their email address, and takes their answer."""
 
-    async def start(self, organization_id: str, profile: LegalProfile, requested_by: Actor) -> None:
+    async def start(
+        self,
+        organization_id: str,
+        profile: LegalProfile,
+        requested_by: Actor,
+        *,
+        locale: Locale = Locale.EN_US,
+    ) -> StartOutcome:
         """Ask the profile's primary contact to confirm."""
         ...
 
+    async def resend(
+        self, organization_id: str, requested_by: Actor, locale: Locale = Locale.EN_US
+    ) -> VerificationStatus:
+        """Send the current contact a new link (raises ``ResendLimited``)."""
+        ...
+
+    async def describe(self, token: str) -> TokenCheck:
+        """What a link's token is worth, changing nothing."""
+        ...
+
+    async def confirm(self, token: str) -> Confirmation:
+        """Use a link: the contact confirms."""
+        ...
+
+    async def status(self, organization_id: str) -> VerificationStatus:
+        """Where the organization's contact verification stands."""
+        ...
+
+
+def mask_email(address: str) -> str:
+    """``mei.lin@contoso.example`` → ``m***@contoso.example``."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; every stored one is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _same_address(one: str, other: str) -> bool:
+    return one.casefold() == other.casefold()
+
+
+def _state(row: ContactVerificationTokenRow, now: datetime) -> TokenState:
+    if row.invalidated_at is not None:
+        return TokenState.UNKNOWN
+    if row.used_at is not None:
+        return TokenState.USED
+    if _utc(row.expires_at) <= now:
+        return TokenState.EXPIRED
+    return TokenState.VALID
+
+
+def _allowance(sent: list[datetime], now: datetime) -> tuple[int, datetime | None]:
+    """Emails a contact may still get now, and when the next is allowed if none."""
+    day = sorted(moment for moment in sent if moment > now - _DAY)
+    hour = [moment for moment in day if moment > now - _HOUR]
+    left = max(0, min(EMAILS_PER_HOUR - len(hour), EMAILS_PER_DAY - len(day)))
+    if left:
+        return left, None
+    allowed = now
+    if len(hour) >= EMAILS_PER_HOUR:
+        allowed = max(allowed, hour[len(hour) - EMAILS_PER_HOUR] + _HOUR)
+    if len(day) >= EMAILS_PER_DAY:
+        allowed = max(allowed, day[len(day) - EMAILS_PER_DAY] + _DAY)
+    return 0, allowed
+
+
+def _delivery(status: str) -> DeliveryState:
+    match OutboxStatus(status):
+        case OutboxStatus.SENT:
+            return DeliveryState.SENT
+        case OutboxStatus.FAILED:
+            return DeliveryState.FAILED
+        case _:
+            return DeliveryState.PENDING
+
+
+class EmailContactVerification:
+    """Contact verification by an emailed link; each call one transaction."""
+
+    def __init__(
+        self,
+        units: Callable[[], UnitOfWork],
+        clock: Clock,
+        composer: EmailComposer,
+        *,
+        public_base_url: str,
+        token_ttl: timedelta = timedelta(hours=72),
+        wake: asyncio.Event | None = None,
+    ) -> None:
+        self._units = units
+        self._clock = clock
+        self._composer = composer
+        self._link_base = public_base_url.rstrip("/") + VERIFY_PATH
+        self._token_ttl = token_ttl
+        self._wake = wake  # the outbox sender's: set once an email is queued
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        units: Callable[[], UnitOfWork],
+        clock: Clock,
+        *,
+        wake: asyncio.Event | None = None,
+    ) -> EmailContactVerification:
+        """Build it from the service's settings (sender, public URL, link lifetime)."""
+        return cls(
+            units,
+            clock,
+            EmailComposer(settings.mail_from, settings.mail_from_name),
+            public_base_url=settings.public_base_url,
+            token_ttl=timedelta(hours=settings.verification_token_hours),
+            wake=wake,
+        )
+
+    async def start(
+        self,
+        organization_id: str,
+        profile: LegalProfile,
+        requested_by: Actor,
+        *,
+        locale: Locale = Locale.EN_US,
+    ) -> StartOutcome:
+        """Email the profile's primary contact a link, unless they confirmed already."""
+        now = self._clock.now()
+        address = profile.contact_email
+        async with self._units() as unit:
+            organization = await self._organization(unit, organization_id)
+            contact = await unit.session.get(PrimaryContactRow, organization_id)
+            if (
+                contact is not None
+                and _same_address(contact.email, address)
+                and contact.verification == _VERIFIED
+            ):
+                return StartOutcome.ALREADY_VERIFIED
+            await self._invalidate_other_contacts(unit, organization_id, address, now)
+            left, _ = _allowance(await self._sent_to(unit, address, now), now)
+            if left:
+                name = f"{profile.contact_first_name} {profile.contact_last_name}".strip()
+                await self._issue(unit, organization, name, address, requested_by, locale, now)
+            await unit.commit()
+        if not left:
+            logger.warning(
+                "contact verification not sent: too many emails lately",
+                extra={"organization_id": organization_id},
+            )
+            return StartOutcome.LIMITED
+        self._queued(organization_id)
+        return StartOutcome.QUEUED
+
+    async def resend(
+        self, organization_id: str, requested_by: Actor, locale: Locale = Locale.EN_US
+    ) -> VerificationStatus:
+        """Email the current contact a new link; earlier links to them stay valid."""
+        now = self._clock.now()
+        async with self._units() as unit:
+            organization = await self._organization(unit, organization_id)
+            contact = await unit.session.get(PrimaryContactRow, organization_id)
+            if contact is None:
+                raise NotFound(f"organization {organization_id!r} has no primary contact")
+            if contact.verification != _VERIFIED:
+                _left, next_allowed_at = _allowance(
+                    await self._sent_to(unit, contact.email, now), now
+                )
+                if next_allowed_at is not None:
+                    raise ResendLimited(next_allowed_at)
+                await self._invalidate_other_contacts(unit, organization_id, contact.email, now)
+                name = f"{contact.first_name} {contact.last_name}".strip()
+                await self._issue(
+                    unit, organization, name, contact.email, requested_by, locale, now
+                )
+                await unit.commit()
+                self._queued(organization_id)
+            return await self._status(unit, organization_id, now)
+
+    async def describe(self, token: str) -> TokenCheck:
+        """What the page behind a link shows; reveals nothing for a link that is not valid."""
+        now = self._clock.now()
+        async with self._units() as unit:
+            row = await self._token(unit, token)
+            if row is None:
+                return TokenCheck(state=TokenState.UNKNOWN)
+            state = _state(row, now)
+            if state is not TokenState.VALID:
+                return TokenCheck(state=state)
+            organization = await unit.session.get(OrganizationRow, row.organization_id)
+            contact = await unit.session.get(PrimaryContactRow, row.organization_id)
+            if (
+                organization is None
+                or contact is None
+                or not _same_address(contact.email, row.contact_email)
+            ):
+                return TokenCheck(state=TokenState.UNKNOWN)
+            return TokenCheck(
+                state=state,
+                organization_name=organization.legal_name,
+                contact_name=f"{contact.first_name} {contact.last_name}".strip(),
+                contact_email=mask_email(row.contact_email),
+                requested_by_name=row.requested_by_name,
+                expires_at=_utc(row.expires_at),
+            )
+
+    async def confirm(self, token: str) -> Confirmation:
+        """Use a link once: the contact is verified and the review moves on."""
+        now = self._clock.now()
+        async with self._units() as unit:
+            row = await self._token(unit, token)
+            if row is None:
+                return Confirmation(state=TokenState.UNKNOWN)
+            state = _state(row, now)
+            if state is not TokenState.VALID:
+                return Confirmation(state=state)
+            organization = await unit.session.get(OrganizationRow, row.organization_id)
+            contact = await unit.session.get(PrimaryContactRow, row.organization_id)
+            if (
+                organization is None
+                or contact is None
+                or not _same_address(contact.email, row.contact_email)
+            ):
+                return Confirmation(state=TokenState.UNKNOWN)  # sent to an earlier contact
+            used = await unit.session.execute(
+                update(ContactVerificationTokenRow)
+                .where(
+                    ContactVerificationTokenRow.id == row.id,
+                    ContactVerificationTokenRow.used_at.is_(None),
+                    ContactVerificationTokenRow.invalidated_at.is_(None),
+                )
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if cast(CursorResult[Any], used).rowcount != 1:
+                return Confirmation(state=TokenState.USED)  # a concurrent confirmation won
+            # The other links sent to this contact have nothing left to confirm.
+            await unit.session.execute(
+                update(ContactVerificationTokenRow)
+                .where(
+                    ContactVerificationTokenRow.organization_id == row.organization_id,
+                    ContactVerificationTokenRow.contact_email == row.contact_email,
+                    ContactVerificationTokenRow.used_at.is_(None),
+                    ContactVerificationTokenRow.invalidated_at.is_(None),
+                )
+                .values(used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            contact.verification, contact.updated_at = _VERIFIED, now
+            contact_name = f"{contact.first_name} {contact.last_name}".strip()
+            review = self._review_after_email_ownership(organization, row.contact_email, now)
+            await self._mark_done(unit, row.organization_id, contact_name, now)
+            requested_by = Actor(id=row.requested_by_id, name=row.requested_by_name)
+            organization_id = row.organization_id
+            await unit.commit()
+        logger.info(
+            "primary contact confirmed",
+            extra={"organization_id": organization_id, "review": review.status.value},
+        )
+        return Confirmation(
+            state=TokenState.VALID,
+            organization_id=organization_id,
+            requested_by=requested_by,
+            contact_name=contact_name,
+            review=review,
+        )
+
+    async def status(self, organization_id: str) -> VerificationStatus:
+        """The contact, whether they confirmed, and the latest email's delivery."""
+        async with self._units() as unit:
+            return await self._status(unit, organization_id, self._clock.now())
+
+    async def _status(
+        self, unit: UnitOfWork, organization_id: str, now: datetime
+    ) -> VerificationStatus:
+        await self._organization(unit, organization_id)
+        contact = await unit.session.get(PrimaryContactRow, organization_id)
+        if contact is None:
+            return VerificationStatus(
+                organization_id=organization_id, contact_email=None, verified=False
+            )
+        verified = contact.verification == _VERIFIED
+        latest = await unit.session.scalar(
+            select(ContactVerificationTokenRow)
+            .where(
+                ContactVerificationTokenRow.organization_id == organization_id,
+                ContactVerificationTokenRow.contact_email == contact.email,
+            )
+            .order_by(
+                ContactVerificationTokenRow.created_at.desc(), ContactVerificationTokenRow.id.desc()
+            )
+            .limit(1)
+        )
+        outbox = (
+            await unit.session.get(EmailOutboxRow, latest.outbox_id)
+            if latest is not None and latest.outbox_id is not None
+            else None
+        )
+        left, _ = _allowance(await self._sent_to(unit, contact.email, now), now)
+        status = VerificationStatus(
+            organization_id=organization_id,
+            contact_email=contact.email,
+            verified=verified,
+            expires_at=_utc(latest.expires_at) if latest is not None else None,
+            resends_left=0 if verified else left,
+        )
+        if outbox is None:
+            return status
+        delivery = _delivery(outbox.status)
+        return status.model_copy(
+            update={
+                "queued_at": _utc(outbox.created_at),
+                "sent_at": _utc(outbox.sent_at) if outbox.sent_at else None,
+                "delivery": delivery,
+                "delivery_error": None if delivery is DeliveryState.SENT else outbox.last_error,
+            }
+        )
+
+    async def _organization(self, unit: UnitOfWork, organization_id: str) -> OrganizationRow:
+        organization = await unit.session.get(OrganizationRow, organization_id)
+        if organization is None:
+            raise NotFound(f"organization {organization_id!r}")
+        return organization
+
+    async def _token(self, unit: UnitOfWork, token: str) -> ContactVerificationTokenRow | None:
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            return None
+        digest = _hash(token)
+        row = await unit.session.scalar(
+            select(ContactVerificationTokenRow).where(
+                ContactVerificationTokenRow.token_hash == digest
+            )
+        )
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
+            return None
+        return row
+
+    async def _sent_to(self, unit: UnitOfWork, address: str, now: datetime) -> list[datetime]:
+        """When the links of the last day to ``address`` were created (any organization)."""
+        created = await unit.session.scalars(
+            select(ContactVerificationTokenRow.created_at).where(
+                ContactVerificationTokenRow.contact_email == address,
+                ContactVerificationTokenRow.created_at > now - _DAY,
+            )
+        )
+        return [_utc(moment) for moment in created]
+
+    async def _invalidate_other_contacts(
+        self, unit: UnitOfWork, organization_id: str, address: str, now: datetime
+    ) -> None:
+        """The contact changed: links sent to the earlier one stop working."""
+        await unit.session.execute(
+            update(ContactVerificationTokenRow)
+            .where(
+                ContactVerificationTokenRow.organization_id == organization_id,
+                ContactVerificationTokenRow.contact_email != address,
+                ContactVerificationTokenRow.used_at.is_(None),
+                ContactVerificationTokenRow.invalidated_at.is_(None),
+                ContactVerificationTokenRow.expires_at > now,
+            )
+            .values(invalidated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def _issue(
+        self,
+        unit: UnitOfWork,
+        organization: OrganizationRow,
+        contact_name: str,
+        address: str,
+        requested_by: Actor,
+        locale: Locale,
+        now: datetime,
+    ) -> None:
+        """A new token and its email, in the outbox, in this transaction."""
+        token = secrets.token_urlsafe(32)
+        expires_at = now + self._token_ttl
+        message = self._composer.contact_verification(
+            VerificationRequest(
+                contact_name=contact_name,
+                contact_email=address,
+                organization=organization.legal_name,
+                requested_by=requested_by.name,
+                link=f"{self._link_base}?{urlencode({'token': token})}",
+                expires_at=expires_at,
+            ),
+            locale,
+            now=now,
+        )
+        outbox = await enqueue(
+            unit.session,
+            message,
+            kind=EmailKind.CONTACT_VERIFICATION,
+            now=now,
+            organization_id=organization.id,
+        )
+        unit.session.add(
+            ContactVerificationTokenRow(
+                organization_id=organization.id,
+                contact_email=address,
+                token_hash=_hash(token),
+                locale=locale.value,
+                requested_by_id=requested_by.id,
+                requested_by_name=requested_by.name,
+                created_at=now,
+                expires_at=expires_at,
+                outbox_id=outbox.id,
+            )
+        )
+        if organization.vetting_status == VettingStatus.PENDING:
+            organization.vetting_sub_status = VettingSubStatus.EMAIL_OWNERSHIP.value
+
+    def _review_after_email_ownership(
+        self, organization: OrganizationRow, address: str, now: datetime
+    ) -> ReviewState:
+        """Email ownership is done; employment is verified at once on a verified domain."""
+        domain = address.rpartition("@")[2].casefold()
+        if domain in {verified.casefold() for verified in organization.verified_domains}:
+            review = ReviewState(status=VettingStatus.AUTHORIZED, sub_status=VettingSubStatus.NONE)
+        else:
+            review = ReviewState(
+                status=VettingStatus.PENDING,
+                sub_status=VettingSubStatus.EMPLOYMENT_VERIFICATION,
+            )
+        organization.vetting_status = review.status.value
+        organization.vetting_sub_status = review.sub_status.value
+        organization.updated_at = now
+        return review
+
+    async def _mark_done(
+        self, unit: UnitOfWork, organization_id: str, by: str, now: datetime
+    ) -> None:
+        step = Step.CONTACT_VERIFICATION.value
+        entry = await unit.session.get(ChecklistEntryRow, (organization_id, step))
+        if entry is None:
+            entry = ChecklistEntryRow(organization_id=organization_id, step=step)
+            unit.session.add(entry)
+        entry.state, entry.by_user, entry.at = StepState.DONE.value, by, now
+
+    def _queued(self, organization_id: str) -> None:
+        logger.info("contact verification email queued", extra={"organization_id": organization_id})
+        if self._wake is not None:
+            self._wake.set()
+
 
 class RecordedContactVerification:
-    """Records requests; sends nothing yet."""
+    """Records requests and sends nothing: a stand-in for tests."""
 
     def __init__(self) -> None:
-        self.requested: list[tuple[str, str]] = []
+        self.requested: list[tuple[str, str]] = []  # (organization id, contact email)
+        self.resent: list[str] = []  # organization ids
+        self.confirmed: set[str] = set()  # organization ids
 
-    async def start(self, organization_id: str, profile: LegalProfile, requested_by: Actor) -> None:
+    async def start(
+        self,
+        organization_id: str,
+        profile: LegalProfile,
+        requested_by: Actor,
+        *,
+        locale: Locale = Locale.EN_US,
+    ) -> StartOutcome:
         """Record that ``organization_id`` asked its primary contact to confirm."""
         self.requested.append((organization_id, profile.contact_email))
         logger.info(
             "contact verification requested",
             extra={"organization_id": organization_id, "contact": profile.contact_email},
+        )
+        return StartOutcome.QUEUED
+
+    async def resend(
+        self, organization_id: str, requested_by: Actor, locale: Locale = Locale.EN_US
+    ) -> VerificationStatus:
+        """Record a resend."""
+        self.resent.append(organization_id)
+        return await self.status(organization_id)
+
+    async def describe(self, token: str) -> TokenCheck:
+        """No recorded link is real."""
+        return TokenCheck(state=TokenState.UNKNOWN)
+
+    async def confirm(self, token: str) -> Confirmation:
+        """No recorded link is real."""
+        return Confirmation(state=TokenState.UNKNOWN)
+
+    async def status(self, organization_id: str) -> VerificationStatus:
+        """The last contact asked to confirm, if any."""
+        addresses = [email for org, email in self.requested if org == organization_id]
+        sent = len(addresses) + self.resent.count(organization_id)
+        return VerificationStatus(
+            organization_id=organization_id,
+            contact_email=addresses[-1] if addresses else None,
+            verified=organization_id in self.confirmed,
+            delivery=DeliveryState.PENDING if addresses else None,
+            resends_left=max(0, EMAILS_PER_HOUR - sent),
         )

@@ -4,18 +4,25 @@
     ├── StorageConflict          a write lost an optimistic-concurrency race (stale ETag)
     ├── NotFound                 no such organization, membership or agreement
     ├── ViewOnlyRecord           an expired legacy record: create the Partner Center account first
-    └── RenewalNotOpen           too early to renew (carries the date it opens)
+    ├── RenewalNotOpen           too early to renew (carries the date it opens)
+    ├── ResendLimited            too many verification emails to one contact (carries when the
+    │                            next one is allowed)
+    └── MailDeliveryError        a mail transport did not take a message: ``permanent`` when
+                                 resending cannot help (a refused mailbox), else temporary
+                                 (carries the server's ``retry_after`` when it gave one)
 
 Dialogs and the bot turn these into words for the user; nothing here knows about chat.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 __all__ = [
+    "MailDeliveryError",
     "NotFound",
     "RenewalNotOpen",
+    "ResendLimited",
     "ServiceError",
     "StorageConflict",
     "ViewOnlyRecord",
@@ -55,3 +62,27 @@ class RenewalNotOpen(ServiceError):
     def __init__(self, opens_on: date) -> None:
         super().__init__(f"renewal opens on {opens_on.isoformat()}")
         self.opens_on = opens_on
+
+
+class ResendLimited(ServiceError):
+    """A contact was sent as many verification emails as the hour (or the day) allows."""
+
+    def __init__(self, next_allowed_at: datetime) -> None:
+        super().__init__(f"the next verification email is allowed at {next_allowed_at.isoformat()}")
+        self.next_allowed_at = next_allowed_at
+
+
+class MailDeliveryError(ServiceError):
+    """A mail transport refused or could not take a message.
+
+    ``permanent`` means sending the same message again cannot succeed (the server refused the
+    mailbox or the content); otherwise the outbox tries again later, no sooner than
+    ``retry_after`` seconds when the server asked for that. The message never carries personal
+    data: it is stored as the outbox row's last error.
+    """
+
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.retry_after = retry_after

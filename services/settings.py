@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.identity import DEMO_DIRECTORY
 
-__all__ = ["AppType", "Settings", "is_loopback"]
+__all__ = ["AppType", "MailTransport", "Settings", "SmtpSecurity", "is_loopback"]
 
 
 class AppType(StrEnum):
@@ -25,6 +25,22 @@ class AppType(StrEnum):
     MULTI_TENANT = "MultiTenant"
     SINGLE_TENANT = "SingleTenant"
     USER_ASSIGNED_MSI = "UserAssignedMSI"
+
+
+class MailTransport(StrEnum):
+    """How email leaves the service."""
+
+    OUTBOX = "outbox"  # one .eml file a message in a folder: the embedded default
+    SMTP = "smtp"
+    GRAPH = "graph"  # Microsoft Graph sendMail, as an app (client credentials)
+
+
+class SmtpSecurity(StrEnum):
+    """How the SMTP connection is protected."""
+
+    NONE = "none"
+    STARTTLS = "starttls"  # plain connect, then upgrade (usually port 587)
+    TLS = "tls"  # TLS from the first byte (usually port 465)
 
 
 def is_loopback(host: str) -> bool:
@@ -97,6 +113,74 @@ class Settings(BaseSettings):
         description="Bot Framework Web Chat bundle for the local chat page (fetched by make).",
     )
 
+    public_base_url: str = Field(
+        default="http://127.0.0.1:3978",
+        validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
+        description="Where people reach this service from outside: links in emails start here.",
+    )
+    mail_transport: MailTransport = Field(
+        default=MailTransport.OUTBOX,
+        validation_alias=AliasChoices("MAIL_TRANSPORT", "mail_transport"),
+        description="outbox (write .eml files to OUTBOX_DIR), smtp, or graph.",
+    )
+    mail_from: str = Field(
+        default="membership-bot@localhost",
+        validation_alias=AliasChoices("MAIL_FROM", "mail_from"),
+        description="The address emails come from (with graph, usually GRAPH_SENDER's).",
+    )
+    mail_from_name: str = Field(
+        default="Partner membership assistant",
+        validation_alias=AliasChoices("MAIL_FROM_NAME", "mail_from_name"),
+        description="The display name emails come from.",
+    )
+    smtp_host: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("SMTP_HOST", "smtp_host")
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, validation_alias=AliasChoices("SMTP_PORT", "smtp_port")
+    )
+    smtp_security: SmtpSecurity = Field(
+        default=SmtpSecurity.STARTTLS,
+        validation_alias=AliasChoices("SMTP_SECURITY", "smtp_security"),
+        description="none, starttls or tls.",
+    )
+    smtp_username: str = Field(
+        default="",
+        validation_alias=AliasChoices("SMTP_USERNAME", "smtp_username"),
+        description="Log in with this user when set.",
+    )
+    smtp_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("SMTP_PASSWORD", "smtp_password")
+    )
+    graph_tenant_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("GRAPH_TENANT_ID", "graph_tenant_id"),
+        description="The tenant of the app registration that may send mail (Mail.Send).",
+    )
+    graph_client_id: str = Field(
+        default="", validation_alias=AliasChoices("GRAPH_CLIENT_ID", "graph_client_id")
+    )
+    graph_client_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("GRAPH_CLIENT_SECRET", "graph_client_secret"),
+    )
+    graph_sender: str = Field(
+        default="",
+        validation_alias=AliasChoices("GRAPH_SENDER", "graph_sender"),
+        description="The mailbox (user id or address) Graph sends as.",
+    )
+    outbox_dir: Path = Field(
+        default=Path("var/outbox"),
+        validation_alias=AliasChoices("OUTBOX_DIR", "outbox_dir"),
+        description="Where the outbox transport writes its .eml files.",
+    )
+    verification_token_hours: int = Field(
+        default=72,
+        ge=1,
+        validation_alias=AliasChoices("VERIFICATION_TOKEN_HOURS", "verification_token_hours"),
+        description="How long a contact verification link stays valid.",
+    )
+
     @property
     def auth_enabled(self) -> bool:
         """Bot Framework token validation is on whenever an app id is configured."""
@@ -120,4 +204,21 @@ class Settings(BaseSettings):
                 "(token validation on), bind 127.0.0.1, or set ALLOW_UNAUTHENTICATED_REMOTE=true "
                 "if this is really wanted."
             )
+        return self
+
+    @model_validator(mode="after")
+    def _require_graph_credentials(self) -> Settings:
+        if self.mail_transport is MailTransport.GRAPH:
+            missing = [
+                name
+                for name, value in (
+                    ("GRAPH_TENANT_ID", self.graph_tenant_id),
+                    ("GRAPH_CLIENT_ID", self.graph_client_id),
+                    ("GRAPH_CLIENT_SECRET", self.graph_client_secret.get_secret_value()),
+                    ("GRAPH_SENDER", self.graph_sender),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"MAIL_TRANSPORT=graph needs {', '.join(missing)}")
         return self

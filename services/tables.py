@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -14,6 +25,8 @@ __all__ = [
     "Base",
     "BotStateRow",
     "ChecklistEntryRow",
+    "ContactVerificationTokenRow",
+    "EmailOutboxRow",
     "MembershipEventRow",
     "MembershipRow",
     "OrganizationRow",
@@ -52,6 +65,9 @@ class OrganizationRow(Base):
     tenant_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     verified_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
     vetting_status: Mapped[str] = mapped_column(String(20), default="none")
+    vetting_sub_status: Mapped[str] = mapped_column(
+        String(30), default="none", server_default="none"
+    )
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -137,3 +153,56 @@ class ChecklistEntryRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     by_user: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EmailOutboxRow(Base):
+    """One email to send, kept with its delivery state (written in the sender's transaction).
+
+    A sender claims a due row by setting ``status`` to sending with its own ``lease_id`` until
+    ``leased_until``; a lease that runs out (a crashed sender) makes the row due again.
+    ``last_error`` holds a reason without personal data.
+    """
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (Index("ix_email_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), nullable=True
+    )
+    message: Mapped[bytes] = mapped_column(LargeBinary())  # the rendered RFC 5322 message
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer(), default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    delivery_id: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ContactVerificationTokenRow(Base):
+    """A link sent to a primary contact; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "contact_verification_tokens"
+    __table_args__ = (
+        Index("ix_contact_verification_tokens_contact", "contact_email", "created_at"),
+        Index("ix_contact_verification_tokens_organization", "organization_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    contact_email: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    locale: Mapped[str] = mapped_column(String(10))
+    requested_by_id: Mapped[str] = mapped_column(String(200))
+    requested_by_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    invalidated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outbox_id: Mapped[int | None] = mapped_column(
+        ForeignKey("email_outbox.id", ondelete="SET NULL"), nullable=True
+    )

@@ -1,0 +1,140 @@
+"""Emails the service sends, composed from templates in the reader's language.
+
+The words come from the gettext catalog (``t.gettext`` below, extracted by ``make messages``
+like every other string); the Jinja2 templates in ``templates/`` only lay them out, once as
+plain text and once as HTML (escaped), and each message carries both as
+``multipart/alternative``. The only secret a verification email carries is its link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime as rfc5322_date
+from email.utils import make_msgid
+from pathlib import Path
+
+from babel.dates import format_date, format_time, get_datetime_format
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from services.i18n import Locale, translator
+
+__all__ = ["TEMPLATES_DIR", "EmailComposer", "VerificationRequest"]
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class VerificationRequest:
+    """What a contact verification email tells its reader."""
+
+    contact_name: str
+    contact_email: str
+    organization: str  # the legal name
+    requested_by: str  # the requester's display name
+    link: str
+    expires_at: datetime
+
+
+class EmailComposer:
+    """Render emails from the templates, from one sender."""
+
+    def __init__(self, sender: str, sender_name: str, *, templates: Path = TEMPLATES_DIR) -> None:
+        self.sender = Address(display_name=sender_name, addr_spec=sender)
+        self._environment = Environment(
+            loader=FileSystemLoader(templates),
+            autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def contact_verification(
+        self, request: VerificationRequest, locale: Locale, *, now: datetime
+    ) -> EmailMessage:
+        """The email asking a primary contact to confirm, in ``locale``."""
+        t = translator(locale)
+        organization = request.organization
+        expires = _moment(request.expires_at, locale)
+        words = {
+            "greeting": t.gettext("Hello {name},", name=request.contact_name),
+            "intro": t.gettext(
+                "{requester} asked us to confirm that you are the primary contact of "
+                "{organization} for its Microsoft Partner Network membership.",
+                requester=request.requested_by,
+                organization=organization,
+            ),
+            "points_intro": t.gettext("By confirming, you state that:"),
+            "points": [
+                # No closing stops: legal names often end with one ("Ltd.").
+                t.gettext(
+                    "you registered a Partner Center account for {organization}",
+                    organization=organization,
+                ),
+                t.gettext(
+                    "this email address belongs to {organization}", organization=organization
+                ),
+            ],
+            "link_intro": t.gettext("To confirm, open this link:"),
+            "button": t.gettext("Confirm"),
+            "expiry": t.gettext("The link works once and expires on {expires}.", expires=expires),
+            "next": t.gettext(
+                "Once you confirm, the review of {organization}'s profile goes on.",
+                organization=organization,
+            ),
+            "ignore": t.gettext(
+                "If you did not expect this email, ignore it: nothing changes unless you confirm."
+            ),
+            "forward": t.gettext(
+                "Do not forward this email: anyone with the link can confirm in your name."
+            ),
+            "footer": t.gettext("This email was sent automatically; replies are not read."),
+        }
+        return self._message(
+            "contact_verification",
+            locale,
+            subject=t.gettext(
+                "Confirm that you are the primary contact of {organization}",
+                organization=organization,
+            ),
+            to=Address(display_name=request.contact_name, addr_spec=request.contact_email),
+            now=now,
+            values={"words": words, "link": request.link, "sender": self.sender.display_name},
+        )
+
+    def _message(
+        self,
+        template: str,
+        locale: Locale,
+        *,
+        subject: str,
+        to: Address,
+        now: datetime,
+        values: dict[str, object],
+    ) -> EmailMessage:
+        message = EmailMessage()
+        message["Subject"] = subject
+        message["From"] = self.sender
+        message["To"] = to
+        message["Date"] = rfc5322_date(now.astimezone(UTC))
+        message["Message-ID"] = make_msgid(domain=self.sender.domain or None)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+        text = self._environment.get_template(f"{template}.txt").render(values)
+        html = self._environment.get_template(f"{template}.html").render(values, lang=locale.value)
+        message.set_content(text)
+        message.add_alternative(html, subtype="html")
+        message["Content-Language"] = locale.value  # after: set_content drops Content-* headers
+        return message
+
+
+def _moment(moment: datetime, locale: Locale) -> str:
+    """``November 27, 2026 at 9:00 AM (UTC)``, the way ``locale`` writes it."""
+    # A contact's time zone is unknown: say UTC rather than guess.
+    name = locale.gettext_name
+    pattern = get_datetime_format("long", locale=name).replace("'", "")
+    date = format_date(moment.astimezone(UTC), "long", locale=name)
+    time = format_time(moment, "short", tzinfo=UTC, locale=name)
+    return f"{pattern.replace('{1}', date).replace('{0}', time)} (UTC)"
