@@ -176,6 +176,9 @@ class VerificationStatus(BaseModel):
     resends_left: int = 0  # this hour (and within the day's allowance)
 
 
+_ValidToken = tuple[ContactVerificationTokenRow, OrganizationRow, PrimaryContactRow]
+
+
 class ContactVerification(Protocol):
     """Asks a primary contact to confirm their email address, and takes their answer."""
 
@@ -362,24 +365,34 @@ class EmailContactVerification:
                 self._queued(organization_id)
             return await self._status(unit, organization_id, now)
 
+    async def _open(
+        self, unit: UnitOfWork, token: str, now: datetime
+    ) -> tuple[TokenState, _ValidToken | None]:
+        """The token's state, and its row, organization and contact while it is valid."""
+        row = await self._token(unit, token)
+        if row is None:
+            return TokenState.UNKNOWN, None
+        state = _state(row, now)
+        if state is not TokenState.VALID:
+            return state, None
+        organization = await unit.session.get(OrganizationRow, row.organization_id)
+        contact = await unit.session.get(PrimaryContactRow, row.organization_id)
+        if (
+            organization is None
+            or contact is None
+            or not _same_address(contact.email, row.contact_email)
+        ):
+            return TokenState.UNKNOWN, None  # a link sent to an earlier contact
+        return state, (row, organization, contact)
+
     async def describe(self, token: str) -> TokenCheck:
         """What the page behind a link shows; reveals nothing for a link that is not valid."""
         now = self._clock.now()
         async with self._units() as unit:
-            row = await self._token(unit, token)
-            if row is None:
-                return TokenCheck(state=TokenState.UNKNOWN)
-            state = _state(row, now)
-            if state is not TokenState.VALID:
+            state, found = await self._open(unit, token, now)
+            if found is None:
                 return TokenCheck(state=state)
-            organization = await unit.session.get(OrganizationRow, row.organization_id)
-            contact = await unit.session.get(PrimaryContactRow, row.organization_id)
-            if (
-                organization is None
-                or contact is None
-                or not _same_address(contact.email, row.contact_email)
-            ):
-                return TokenCheck(state=TokenState.UNKNOWN)
+            row, organization, contact = found
             return TokenCheck(
                 state=state,
                 organization_name=organization.legal_name,
@@ -393,20 +406,10 @@ class EmailContactVerification:
         """Use a link once: the contact is verified and the review moves on."""
         now = self._clock.now()
         async with self._units() as unit:
-            row = await self._token(unit, token)
-            if row is None:
-                return Confirmation(state=TokenState.UNKNOWN)
-            state = _state(row, now)
-            if state is not TokenState.VALID:
+            state, found = await self._open(unit, token, now)
+            if found is None:
                 return Confirmation(state=state)
-            organization = await unit.session.get(OrganizationRow, row.organization_id)
-            contact = await unit.session.get(PrimaryContactRow, row.organization_id)
-            if (
-                organization is None
-                or contact is None
-                or not _same_address(contact.email, row.contact_email)
-            ):
-                return Confirmation(state=TokenState.UNKNOWN)  # sent to an earlier contact
+            row, organization, contact = found
             used = await unit.session.execute(
                 update(ContactVerificationTokenRow)
                 .where(
