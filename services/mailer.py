@@ -23,12 +23,13 @@ import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import aiosmtplib
 import msal
+from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
 from pydantic import SecretStr
 
 from services.clock import Clock, SystemClock
@@ -47,6 +48,9 @@ __all__ = [
     "SmtpMailer",
     "create_mailer",
 ]
+
+if TYPE_CHECKING:
+    import requests
 
 logger = logging.getLogger(__name__)
 
@@ -134,11 +138,15 @@ class AppTokenProvider(Protocol):
         ...
 
 
+_MSAL_TIMEOUT = (5, 30)  # seconds to connect, to read: MSAL's default waits forever
+
+
 class MsalAppTokenProvider:
     """Tokens from MSAL's client-credential flow, cached by MSAL itself.
 
     MSAL is blocking (``requests``): it runs in a worker thread. Its client is built on first
-    use, because building it already asks the authority for its configuration.
+    use, because building it already asks the authority for its configuration. ``http_client``
+    is the ``requests.Session`` MSAL talks through (its own, with one retry, when not given).
     """
 
     def __init__(
@@ -149,11 +157,19 @@ class MsalAppTokenProvider:
         *,
         authority_host: str = "https://login.microsoftonline.com",
         scopes: tuple[str, ...] = (GRAPH_SCOPE,),
+        http_client: requests.Session | None = None,
     ) -> None:
         self._authority = f"{authority_host.rstrip('/')}/{tenant_id}"
         self._client_id = client_id
         self._secret = client_secret
         self._scopes = list(scopes)
+        self._http_client = http_client
+        # MSAL vets an authority host it does not know by asking Microsoft's instance
+        # discovery on login.microsoftonline.com. A host outside Microsoft's clouds is the
+        # operator's own (a stand-in, a test server): MSAL must talk to it alone. Microsoft's
+        # hosts keep MSAL's default (None), discovery included.
+        known = urlsplit(authority_host).hostname in WELL_KNOWN_AUTHORITY_HOSTS
+        self._instance_discovery: bool | None = None if known else False
         self._client: msal.ConfidentialClientApplication | None = None
         self._lock = asyncio.Lock()
 
@@ -179,6 +195,9 @@ class MsalAppTokenProvider:
                 self._client_id,
                 client_credential=self._secret.get_secret_value(),
                 authority=self._authority,
+                http_client=self._http_client,
+                instance_discovery=self._instance_discovery,
+                timeout=_MSAL_TIMEOUT,  # for MSAL's own session: a hung authority is an error
             )
         result: dict[str, Any] = self._client.acquire_token_for_client(scopes=self._scopes)
         return result
