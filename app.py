@@ -1,9 +1,10 @@
 """The composition root: settings in, a running aiohttp service out.
 
 ``create_app(settings, services=None)`` wires the whole bot; tests call it with fakes or with
-real local parts. ``main()`` is the ``membership-bot`` console command: ``serve`` and
-``db upgrade``. Nothing is built at import time, and every resource with a lifetime (the
-database engine) is opened and closed by its own ``cleanup_ctx`` generator.
+real local parts. ``main()`` is the ``membership-bot`` console command: ``serve``,
+``db upgrade`` and ``demo load``. Nothing is built at import time, and every resource with a
+lifetime (the database engine, the HTTP client, the background email sender) is opened and
+closed by its own ``cleanup_ctx`` generator.
 """
 
 from __future__ import annotations
@@ -15,26 +16,37 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
+import aiohttp
 from aiohttp import web
 from botbuilder.schema import Activity
 from pydantic import ValidationError
 
 from bot.adapter import create_adapter
 from bot.membership_bot import MembershipBot
+from bot.proactive import ContactConfirmedNotifier, Proactive, ReferenceKeeper
 from bot.routes import ADAPTER, BOT, READY, add_routes, run_turn
 from bot.sql_storage import SqlStorage
 from bot.state import FastConversationState, FastUserState
+from bot.verify_page import add_verify_routes
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
 from services import db
 from services.clock import SystemClock
-from services.contact_verification import ContactVerification, RecordedContactVerification
+from services.contact_verification import (
+    Confirmation,
+    ContactVerification,
+    EmailContactVerification,
+)
+from services.conversations import ConversationReferences, SqlConversationReferences
 from services.demo_data import load_demo
 from services.identity import DirectoryIdentityService, IdentityService
 from services.logs import configure_logging
+from services.mailer import create_mailer
 from services.membership import MembershipService
-from services.settings import Settings
+from services.outbox import OutboxSender
+from services.settings import MailTransport, Settings
 from services.state_repository import SqlAlchemyStateRepository, StateRepository
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -52,9 +64,12 @@ class Services:
     membership: MembershipService
     identity: IdentityService
     verification: ContactVerification
+    references: ConversationReferences
 
 
 SERVICES = web.AppKey("services", Services)
+_CONTACT_CONFIRMED = web.AppKey("contact_confirmed", ContactConfirmedNotifier)
+_HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
@@ -65,8 +80,9 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         app.cleanup_ctx.append(_database(settings))
     else:
         app[SERVICES] = services
-    app.on_startup.append(_build_bot)
+    app.on_startup.append(_build_bot(settings))
     add_routes(app)
+    add_verify_routes(app, lambda: app[SERVICES].verification, _tell_requester(app))
     app.on_startup.append(_freeze_startup_heap)
     if settings.dev_chat_enabled:
         from bot.directline import setup_directline  # dev only: never loaded in production
@@ -77,35 +93,79 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             webchat_js=settings.webchat_js,
             demo_users=lambda: _demo_users(app),
         )
+        from bot.dev_outbox import setup_dev_outbox
+
+        setup_dev_outbox(app, settings.outbox_dir)
     return app
 
 
 def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine = db.create_engine(settings.database_url)
-        app[SERVICES] = Services(
-            state=SqlAlchemyStateRepository(engine),
-            ready=lambda: db.ping(engine),
-            membership=MembershipService(UnitOfWorkFactory(engine), SystemClock()),
-            identity=DirectoryIdentityService.from_file(settings.directory_file),
-            verification=RecordedContactVerification(),
-        )
-        yield
-        await engine.dispose()
+        units = UnitOfWorkFactory(engine)
+        clock = SystemClock()
+        queued = asyncio.Event()  # set when this instance queues an email: send it now
+        stop = asyncio.Event()
+        async with aiohttp.ClientSession(timeout=_HTTP_TIMEOUT) as http:
+            app[SERVICES] = Services(
+                state=SqlAlchemyStateRepository(engine),
+                ready=lambda: db.ping(engine),
+                membership=MembershipService(units, clock),
+                identity=DirectoryIdentityService.from_file(settings.directory_file),
+                verification=EmailContactVerification.from_settings(
+                    settings, units, clock, wake=queued
+                ),
+                references=SqlConversationReferences(units, clock),
+            )
+            sender = OutboxSender(
+                units,
+                create_mailer(settings, http),
+                clock,
+                base_delay=timedelta(seconds=settings.outbox_retry_seconds),
+            )
+            sending = asyncio.create_task(
+                sender.run(stop, queued, interval=settings.outbox_poll_seconds),
+                name="outbox-sender",
+            )
+            if settings.mail_transport is MailTransport.OUTBOX:
+                logger.info(
+                    "emails are written as .eml files to %s (the local chat page links them)",
+                    settings.outbox_dir.resolve(),
+                )
+            try:
+                yield
+            finally:
+                stop.set()
+                await sending
+                await engine.dispose()
 
     return database
 
 
-async def _build_bot(app: web.Application) -> None:
-    services = app[SERVICES]
-    storage = SqlStorage(services.state)
-    conversation_state = FastConversationState(storage)
-    user_state = FastUserState(storage)
-    user_profile = user_state.create_property("UserProfile")
-    journeys = JourneyServices(services.membership, services.identity, services.verification)
-    dialog = MainDialog(user_profile, journeys)
-    app[BOT] = MembershipBot(storage, conversation_state, user_state, dialog)
-    app[READY] = services.ready
+def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None]]:
+    async def build_bot(app: web.Application) -> None:
+        services = app[SERVICES]
+        storage = SqlStorage(services.state)
+        conversation_state = FastConversationState(storage)
+        user_state = FastUserState(storage)
+        user_profile = user_state.create_property("UserProfile")
+        journeys = JourneyServices(services.membership, services.identity, services.verification)
+        dialog = MainDialog(user_profile, journeys)
+        keeper = ReferenceKeeper(services.references)
+        app[BOT] = MembershipBot(storage, conversation_state, user_state, dialog, references=keeper)
+        app[READY] = services.ready
+        proactive = Proactive(app[ADAPTER], settings.microsoft_app_id, keeper)
+        app[_CONTACT_CONFIRMED] = ContactConfirmedNotifier(proactive, services.membership)
+
+    return build_bot
+
+
+def _tell_requester(app: web.Application) -> Callable[[Confirmation], Awaitable[None]]:
+    # The verification page is mounted before start-up builds the notifier: look it up late.
+    async def tell(confirmation: Confirmation) -> None:
+        await app[_CONTACT_CONFIRMED](confirmation)
+
+    return tell
 
 
 async def _freeze_startup_heap(_app: web.Application) -> None:

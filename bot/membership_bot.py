@@ -14,6 +14,7 @@ from botbuilder.core import ActivityHandler, ConversationState, Storage, TurnCon
 from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
 from botbuilder.schema import ChannelAccount
 
+from bot.proactive import ReferenceKeeper
 from bot.state import TurnStates
 from dialogs.texts import resolve_locale
 
@@ -31,8 +32,11 @@ class MembershipBot(ActivityHandler):
         conversation_state: ConversationState,
         user_state: UserState,
         dialog: Dialog,
+        *,
+        references: ReferenceKeeper | None = None,
     ) -> None:
         self._states = TurnStates(storage, conversation_state, user_state)
+        self._references = references
         self._dialog = dialog
         self._dialogs = DialogSet(conversation_state.create_property("DialogState"))
         self._dialogs.add(dialog)
@@ -44,6 +48,8 @@ class MembershipBot(ActivityHandler):
         await resolve_locale(self.user_profile, turn_context)
         await super().on_turn(turn_context)
         await self._states.save(turn_context)
+        if self._references is not None:
+            await _keep_reference(self._references, turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Continue the conversation's dialog, or begin the main one."""
@@ -61,3 +67,12 @@ class MembershipBot(ActivityHandler):
         result = await dialog_context.continue_dialog()
         if result.status == DialogTurnStatus.Empty:
             await dialog_context.begin_dialog(self._dialog.id)
+
+
+async def _keep_reference(references: ReferenceKeeper, turn_context: TurnContext) -> None:
+    # Remember where to reach this user later. A failure here costs a later proactive message,
+    # not this turn: the user already has their answer and their progress is saved.
+    try:
+        await references.keep(turn_context)
+    except Exception:
+        logger.exception("could not store the conversation reference")

@@ -3,7 +3,8 @@
 The form is an Adaptive Card. Each submission is validated; a bad one re-shows the form with
 the user's values kept and each error under its field. When a profile exists, the changes are
 shown before saving, with a warning when the legal name or address changes (the review starts
-again). Saving starts the primary contact's verification, which the journey then waits on.
+again). Saving starts the primary contact's verification, which the journey then waits on
+(unless that contact confirmed already, or was sent as many emails as allowed lately).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from botbuilder.dialogs import (
 from botbuilder.schema import ActivityTypes
 
 from dialogs.cards import CANCEL_PROFILE, FIELD_LABELS, profile_form
+from dialogs.intents import MENU_LABELS, Intent
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
-from dialogs.texts import texts
+from dialogs.texts import texts, turn_locale
+from services.contact_verification import StartOutcome
 from services.i18n import N_
 from services.profile import ADDRESS_FIELDS, FIELDS, LegalProfile, parse_profile
 
@@ -147,18 +150,37 @@ class LegalProfileDialog(JourneyDialog):
             return await step.end_dialog(False)
         profile = LegalProfile(**step.values["profile"])
         await self.services.membership.register(member.organization_id, profile, member.actor)
-        await self.services.verification.start(member.organization_id, profile, member.actor)
+        outcome = await self.services.verification.start(
+            member.organization_id, profile, member.actor, locale=turn_locale(step.context)
+        )
         # (Babel's extractor cannot read an f-string inside a gettext call: build it first.)
         contact = " ".join((profile.contact_first_name, profile.contact_last_name))
-        await step.context.send_activity(
-            t.gettext(
-                "Registered. An email will ask {contact} ({email}) to confirm that they "
-                "registered and that the address belongs to your organization; the review goes "
-                "on once they do. Meanwhile you can go on with the agreement.",
-                contact=contact,
-                email=profile.contact_email,
-            )
-        )
+        match outcome:
+            case StartOutcome.ALREADY_VERIFIED:
+                message = t.gettext(
+                    "Registered. {contact} ({email}) already confirmed this address, so there is "
+                    "nothing more to do for the contact.",
+                    contact=contact,
+                    email=profile.contact_email,
+                )
+            case StartOutcome.LIMITED:
+                message = t.gettext(
+                    "Registered. {contact} ({email}) has been sent as many confirmation emails "
+                    "as allowed lately, so none was sent now. You can send it again later from "
+                    "“{journey}”.",
+                    contact=contact,
+                    email=profile.contact_email,
+                    journey=t.gettext(MENU_LABELS[Intent.VERIFY_CONTACT]),
+                )
+            case _:
+                message = t.gettext(
+                    "Registered. An email will ask {contact} ({email}) to confirm that they "
+                    "registered and that the address belongs to your organization; the review "
+                    "goes on once they do. Meanwhile you can go on with the agreement.",
+                    contact=contact,
+                    email=profile.contact_email,
+                )
+        await step.context.send_activity(message)
         tenant = await self.services.identity.tenant(member.user.tenant_id or "")
         if tenant is not None and profile.email_domain not in tenant.verified_domains:
             await step.context.send_activity(

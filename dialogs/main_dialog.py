@@ -34,6 +34,7 @@ from dialogs.prompts import LocalizedTextPrompt, ask
 from dialogs.renew_dialog import RenewDialog
 from dialogs.status_dialog import StatusDialog
 from dialogs.texts import save_locale, texts
+from dialogs.verify_contact_dialog import VerifyContactDialog
 from services.i18n import N_, Locale, translator
 
 __all__ = ["MainDialog"]
@@ -65,6 +66,7 @@ class MainDialog(InterruptibleDialog):
             Intent.RENEW: RenewDialog(services, create_account.id),
             Intent.ACCEPT_AGREEMENT: AgreementDialog(services),
             Intent.ADMIN_AGENT: AdminAgentDialog(services),
+            Intent.VERIFY_CONTACT: VerifyContactDialog(services, create_account.id),
             Intent.STATUS: StatusDialog(services),
         }
         for journey in self._journeys.values():

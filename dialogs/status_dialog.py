@@ -1,4 +1,5 @@
-"""Membership status at any time: tier, expiry, days left, and the checklist."""
+"""Membership status at any time: tier, expiry, days left, the checklist, and the latest
+verification email while the primary contact has not confirmed."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dialogs.intents import MENU_LABELS, Intent
 from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.texts import texts
+from dialogs.verify_contact_dialog import last_email_line
 from services.i18n import Translator
 from services.membership import OrganizationStatus, Step, StepState
 
@@ -27,8 +29,12 @@ CONTINUES = {
 }
 
 
-def status_text(t: Translator, status: OrganizationStatus) -> str:
-    """The status card's text, in the translator's language."""
+def status_text(t: Translator, status: OrganizationStatus, *, last_email: str | None = None) -> str:
+    """The status card's text, in the translator's language.
+
+    ``last_email`` is a line on the latest verification email (``last_email_line``), shown
+    under the checklist while the contact has not confirmed.
+    """
     lines = [f"**{status.legal_name}**"]
     membership = status.membership
     if membership is None:
@@ -57,6 +63,8 @@ def status_text(t: Translator, status: OrganizationStatus) -> str:
     lines.append(t.gettext("Account setup:"))
     for item in status.checklist:
         lines.append(f"{_MARKS[item.state]} {t.gettext(STEP_NAMES[item.step])}")
+    if last_email:
+        lines.append(last_email)
     return "\n\n".join(lines)
 
 
@@ -75,11 +83,13 @@ class StatusDialog(JourneyDialog):
             return await step.end_dialog()
         t = texts(step.context)
         status = await self.services.membership.status(member.organization_id)
+        verification = await self.services.verification.status(member.organization_id)
         buttons = []
         if (pending := status.first_pending) is not None:
             label = t.gettext(MENU_LABELS[CONTINUES[pending]])
             title = t.gettext("Continue: {step}", step=label)
             buttons.append(CardAction(type=ActionTypes.im_back, title=title, value=label))
-        card = HeroCard(text=status_text(t, status), buttons=buttons)
+        text = status_text(t, status, last_email=last_email_line(step.context, verification))
+        card = HeroCard(text=text, buttons=buttons)
         await step.context.send_activity(MessageFactory.attachment(CardFactory.hero_card(card)))
         return await step.end_dialog()

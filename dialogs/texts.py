@@ -7,12 +7,24 @@ chose ("language" / "語言") wins over what the client sends in ``activity.loca
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from botbuilder.core import StatePropertyAccessor, TurnContext
 from pydantic import BaseModel
 
 from services.i18n import DEFAULT_LOCALE, Locale, Translator, normalize_locale, translator
 
-__all__ = ["LOCALE_KEY", "UserProfile", "resolve_locale", "save_locale", "texts", "turn_locale"]
+__all__ = [
+    "LOCALE_KEY",
+    "UserProfile",
+    "format_time",
+    "resolve_locale",
+    "save_locale",
+    "texts",
+    "time_zone",
+    "turn_locale",
+]
 
 LOCALE_KEY = "membership_bot.locale"
 
@@ -57,3 +69,22 @@ def turn_locale(context: TurnContext) -> Locale:
 def texts(context: TurnContext) -> Translator:
     """A translator for this turn's language."""
     return translator(turn_locale(context))
+
+
+def time_zone(context: TurnContext) -> tzinfo:
+    """The user's time zone: the client's IANA name (``activity.local_timezone``), else UTC."""
+    name = context.activity.local_timezone
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):  # unknown, or not a zone key at all
+        return UTC
+
+
+def format_time(context: TurnContext, moment: datetime) -> str:
+    """``moment`` as ``YYYY-MM-DD HH:MM`` in the user's time zone, with the zone's name."""
+    zone = time_zone(context)
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    name = zone.key if isinstance(zone, ZoneInfo) else "UTC"
+    return f"{aware.astimezone(zone):%Y-%m-%d %H:%M} {name}"

@@ -4,7 +4,7 @@ the address is their organization's.
 ``ContactVerification`` is the port the journey calls at "Register now" (``start``), when a
 user asks for the email again (``resend``), when the contact opens the link (``describe``,
 then ``confirm``), and to show where things stand (``status``). ``EmailContactVerification``
-is the real one; ``RecordedContactVerification`` only records, for tests.
+is the one implementation (tests use it too, on a real database).
 
 How it works:
 
@@ -40,7 +40,7 @@ from sqlalchemy import CursorResult, select, update
 from services.clock import Clock
 from services.emails import EmailComposer, VerificationRequest
 from services.errors import NotFound, ResendLimited
-from services.i18n import Locale
+from services.i18n import Locale, normalize_locale
 from services.membership import Actor, Step, StepState
 from services.outbox import EmailKind, OutboxStatus, enqueue
 from services.profile import LegalProfile
@@ -61,7 +61,6 @@ __all__ = [
     "ContactVerification",
     "DeliveryState",
     "EmailContactVerification",
-    "RecordedContactVerification",
     "ReviewState",
     "StartOutcome",
     "TokenCheck",
@@ -145,6 +144,7 @@ class TokenCheck(BaseModel):
     contact_email: str | None = None  # masked
     requested_by_name: str | None = None
     expires_at: datetime | None = None
+    locale: Locale | None = None  # the language the email was written in
 
 
 class Confirmation(BaseModel):
@@ -400,6 +400,7 @@ class EmailContactVerification:
                 contact_email=mask_email(row.contact_email),
                 requested_by_name=row.requested_by_name,
                 expires_at=_utc(row.expires_at),
+                locale=normalize_locale(row.locale),
             )
 
     async def confirm(self, token: str) -> Confirmation:
@@ -629,55 +630,3 @@ class EmailContactVerification:
         logger.info("contact verification email queued", extra={"organization_id": organization_id})
         if self._wake is not None:
             self._wake.set()
-
-
-class RecordedContactVerification:
-    """Records requests and sends nothing: a stand-in for tests."""
-
-    def __init__(self) -> None:
-        self.requested: list[tuple[str, str]] = []  # (organization id, contact email)
-        self.resent: list[str] = []  # organization ids
-        self.confirmed: set[str] = set()  # organization ids
-
-    async def start(
-        self,
-        organization_id: str,
-        profile: LegalProfile,
-        requested_by: Actor,
-        *,
-        locale: Locale = Locale.EN_US,
-    ) -> StartOutcome:
-        """Record that ``organization_id`` asked its primary contact to confirm."""
-        self.requested.append((organization_id, profile.contact_email))
-        logger.info(
-            "contact verification requested",
-            extra={"organization_id": organization_id, "contact": profile.contact_email},
-        )
-        return StartOutcome.QUEUED
-
-    async def resend(
-        self, organization_id: str, requested_by: Actor, locale: Locale = Locale.EN_US
-    ) -> VerificationStatus:
-        """Record a resend."""
-        self.resent.append(organization_id)
-        return await self.status(organization_id)
-
-    async def describe(self, token: str) -> TokenCheck:
-        """No recorded link is real."""
-        return TokenCheck(state=TokenState.UNKNOWN)
-
-    async def confirm(self, token: str) -> Confirmation:
-        """No recorded link is real."""
-        return Confirmation(state=TokenState.UNKNOWN)
-
-    async def status(self, organization_id: str) -> VerificationStatus:
-        """The last contact asked to confirm, if any."""
-        addresses = [email for org, email in self.requested if org == organization_id]
-        sent = len(addresses) + self.resent.count(organization_id)
-        return VerificationStatus(
-            organization_id=organization_id,
-            contact_email=addresses[-1] if addresses else None,
-            verified=organization_id in self.confirmed,
-            delivery=DeliveryState.PENDING if addresses else None,
-            resends_left=max(0, EMAILS_PER_HOUR - sent),
-        )

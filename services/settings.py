@@ -174,6 +174,20 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OUTBOX_DIR", "outbox_dir"),
         description="Where the outbox transport writes its .eml files.",
     )
+    outbox_poll_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("OUTBOX_POLL_SECONDS", "outbox_poll_seconds"),
+        description="How often the background sender looks for due emails (it is also woken "
+        "at once when this instance queues one).",
+    )
+    outbox_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("OUTBOX_RETRY_SECONDS", "outbox_retry_seconds"),
+        description="The wait before the first retry of an email that could not be sent; "
+        "each further retry waits twice as long, up to two hours.",
+    )
     verification_token_hours: int = Field(
         default=72,
         ge=1,

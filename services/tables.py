@@ -26,6 +26,7 @@ __all__ = [
     "BotStateRow",
     "ChecklistEntryRow",
     "ContactVerificationTokenRow",
+    "ConversationReferenceRow",
     "EmailOutboxRow",
     "MembershipEventRow",
     "MembershipRow",
@@ -206,3 +207,24 @@ class ContactVerificationTokenRow(Base):
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("email_outbox.id", ondelete="SET NULL"), nullable=True
     )
+
+
+class ConversationReferenceRow(Base):
+    """Where the bot can post to a user later: one of their conversations with it.
+
+    ``document`` is the Bot Framework's serialized ``ConversationReference``; the other
+    columns are what the bot looks it up and refreshes it by. ``active`` turns false when
+    the channel says the conversation is gone (the bot was removed).
+    """
+
+    __tablename__ = "conversation_references"
+    __table_args__ = (Index("ix_conversation_references_user", "user_id", "updated_at"),)
+
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(500), primary_key=True)
+    service_url: Mapped[str] = mapped_column(String(500))
+    locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON())
+    active: Mapped[bool] = mapped_column(Boolean(), default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -22,8 +22,9 @@ from sqlalchemy.engine import make_url
 
 from services import db
 from services.clock import FixedClock
-from services.contact_verification import RecordedContactVerification
+from services.contact_verification import EmailContactVerification
 from services.demo_data import load_demo
+from services.emails import EmailComposer
 from services.identity import DEMO_DIRECTORY, DirectoryIdentityService
 from services.membership import MembershipService
 from services.settings import Settings
@@ -103,7 +104,11 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[object]:
-    """The journeys' services on a real SQLite database with the demo data loaded."""
+    """The journeys' services on a real SQLite database with the demo data loaded.
+
+    Verification emails are queued in the database's outbox; nothing sends them unless a test
+    runs an ``OutboxSender`` on ``journey_services.verification``'s units.
+    """
     from dialogs.people import JourneyServices
 
     engine = db.create_engine(sqlite_url)
@@ -112,7 +117,13 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
     yield JourneyServices(
         MembershipService(units, clock),
         DirectoryIdentityService.from_file(DEMO_DIRECTORY),
-        RecordedContactVerification(),
+        EmailContactVerification(
+            units,
+            clock,
+            EmailComposer("membership-bot@bot.example.test", "Partner membership assistant"),
+            public_base_url="http://127.0.0.1:3978",
+            token_ttl=timedelta(hours=72),
+        ),
     )
     await engine.dispose()
 
@@ -126,15 +137,21 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 
 @pytest.fixture
 async def serve_app() -> AsyncIterator[object]:
-    """Start ``create_app(settings)`` on a free 127.0.0.1 port; return its base URL."""
+    """Start ``create_app(settings)`` on a free 127.0.0.1 port; return its base URL.
+
+    ``settings`` may be a function of the base URL, for settings that name it (the public URL
+    that emailed links start with).
+    """
     from app import create_app
 
     runners: list[web.AppRunner] = []
 
-    async def start(settings: Settings) -> str:
+    async def start(settings: Settings | Callable[[str], Settings]) -> str:
+        port = free_port()
+        if not isinstance(settings, Settings):
+            settings = settings(f"http://127.0.0.1:{port}")
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
-        port = free_port()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         runners.append(runner)
         return f"http://127.0.0.1:{port}"

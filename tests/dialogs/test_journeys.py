@@ -13,6 +13,7 @@ from datetime import date
 import pytest
 from botbuilder.core import MemoryStorage
 
+from services.contact_verification import DeliveryState
 from services.membership import Actor, Source, Step, StepState
 from tests.support.chat import Chat
 
@@ -225,7 +226,9 @@ async def test_a_global_admin_creates_the_account_from_sign_in_to_what_is_left(
     assert states[Step.ADMIN_AGENT] is StepState.DONE
     profile = await journey_services.membership.profile("contoso")
     assert profile is not None and profile.contact_phone == "+886223456789"
-    assert journey_services.verification.requested == [("contoso", "mei.lin@contoso.example")]
+    verification = await journey_services.verification.status("contoso")
+    assert verification.contact_email == "mei.lin@contoso.example"
+    assert verification.delivery is DeliveryState.PENDING and not verification.verified
 
 
 async def _at_the_profile_form(storage, journey_services, locale: str = "en-US") -> Chat:

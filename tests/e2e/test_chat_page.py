@@ -110,8 +110,11 @@ async def test_without_web_chat_installed_the_page_says_how_to_get_it(
 
 
 @pytest.fixture
-async def demo_chat_url(serve_app, sqlite_url):
-    """The app with the demo organizations loaded, as `make run` has them."""
+async def demo_chat_url(serve_app, sqlite_url, tmp_path):
+    """The app with the demo organizations loaded, as `make run` has them.
+
+    Emails go to the outbox folder (the embedded default), in the test's own folder.
+    """
     from services import db
     from services.clock import SystemClock
     from services.demo_data import load_demo
@@ -123,7 +126,11 @@ async def demo_chat_url(serve_app, sqlite_url):
         await load_demo(UnitOfWorkFactory(engine), SystemClock())
     finally:
         await engine.dispose()
-    return await serve_app(make_settings(sqlite_url, webchat_js=WEBCHAT_JS))
+    return await serve_app(
+        lambda url: make_settings(
+            sqlite_url, webchat_js=WEBCHAT_JS, public_base_url=url, outbox_dir=tmp_path / "outbox"
+        )
+    )
 
 
 @pytest.mark.parametrize("locale", [Locale.EN_US, Locale.ZH_TW])
@@ -161,3 +168,43 @@ async def test_a_demo_user_sees_the_status_card_and_fills_in_the_profile_form(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"profile-form-{locale}.png"), full_page=True)
     await page.close()
+
+
+async def test_a_newcomer_registers_confirms_from_the_outbox_email_and_sees_it_in_the_chat(
+    browser, demo_chat_url
+):
+    # The issue's "done": in the local chat a newcomer registers, opens the email from the
+    # outbox, confirms on the page, and sees the confirmation arrive in the chat.
+    context = await browser.new_context()
+    chat = await context.new_page()
+    bubbles = chat.locator(".webchat__bubble__content")
+    await chat.goto(f"{demo_chat_url}/?locale=en-US&user=mei.lin")
+    await bubbles.filter(has_text="Hello!").first.wait_for()
+    sendbox = chat.locator("[data-id='webchat-sendbox-input']")
+    await sendbox.fill("Create the Partner Center account")
+    await sendbox.press("Enter")
+    await chat.get_by_role("button", name="Next").first.click()
+    register = chat.locator(".ac-pushButton[aria-label='Register now']")
+    await register.wait_for()
+    await chat.get_by_label("Primary contact's email").fill("mei.lin@contoso.example")
+    await chat.get_by_label("Primary contact's first name").fill("Mei")
+    await chat.get_by_label("Primary contact's last name").fill("Lin")
+    await chat.get_by_label("Primary contact's phone").fill("+886 2 2345 6789")
+    await register.click()
+    await bubbles.filter(has_text="Registered. An email will ask Mei Lin").first.wait_for()
+
+    # The chat page links the outbox; the newest email is the contact's.
+    async with context.expect_page() as opened:
+        await chat.get_by_role("link", name="Emails sent / 寄出的郵件").click()
+    mailbox = await opened.value
+    await mailbox.get_by_role("link", name="Contoso Taiwan Ltd.").first.click()
+    await mailbox.locator("a[href*='/verify/contact?token=']").first.click()
+    await mailbox.get_by_text("By confirming, you state that:").wait_for()
+    await mailbox.get_by_role("button", name="Confirm").click()
+    await mailbox.get_by_text("Thank you, confirmed").first.wait_for()
+
+    notice = bubbles.filter(has_text="Contoso Taiwan Ltd., Mei Lin, confirmed their email")
+    await notice.first.wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await chat.screenshot(path=str(SCREENSHOTS / "contact-confirmed.png"), full_page=True)
+    await context.close()

@@ -162,7 +162,7 @@ async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
         )
         await first.join()
 
-        results = await asyncio.gather(first.say("3"), second.say("6"))
+        results = await asyncio.gather(first.say("8"), second.say("6"))
     finally:
         for engine in engines:
             await engine.dispose()

@@ -67,6 +67,7 @@ class Chat:
         services: JourneyServices,
         *,
         locale: str | None = "en-US",
+        timezone: str | None = None,
         user_id: str = "user-1",
         conversation_id: str = "conversation-1",
     ) -> None:
@@ -74,6 +75,7 @@ class Chat:
         self.adapter = TestAdapter(self.bot.on_turn)
         self.adapter.on_turn_error = on_turn_error
         self.locale = locale
+        self.timezone = timezone  # an IANA name, as a client sends in localTimezone
         self.user = ChannelAccount(id=user_id, name=user_id)
         self.conversation = ConversationAccount(id=conversation_id)
 
@@ -81,6 +83,7 @@ class Chat:
         activity.from_property = self.user
         activity.conversation = self.conversation
         activity.locale = activity.locale or self.locale
+        activity.local_timezone = activity.local_timezone or self.timezone
         await self.adapter.receive_activity(activity)
         replies = []
         while (reply := self.adapter.get_next_activity()) is not None:

@@ -1,0 +1,167 @@
+"""Reaching users outside a turn: keeping their conversation references, and posting to them.
+
+``ReferenceKeeper`` stores the conversation reference of every user who talks to the bot
+(``services/conversations.py``), and refreshes it when the service URL, the language or the
+time zone changes. It remembers what it last stored, per process and bounded, so an ordinary
+turn costs no write. ``Proactive.tell`` posts into a user's latest conversation through the
+adapter's ``continue_conversation``, with the bot's app id (platform notes).
+``ContactConfirmedNotifier`` is what the verification page calls once a primary contact has
+confirmed: it tells the person who asked, in their chat, and offers the next step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.schema import Activity, ConversationReference
+
+from dialogs.notices import contact_confirmed
+from dialogs.texts import turn_locale
+from services.contact_verification import Confirmation
+from services.conversations import ConversationReferences, StoredReference
+from services.i18n import DEFAULT_LOCALE, Translator, normalize_locale, translator
+from services.membership import MembershipService
+
+__all__ = ["ContactConfirmedNotifier", "Proactive", "ReferenceKeeper"]
+
+logger = logging.getLogger(__name__)
+
+# What the connector answers for a conversation the bot can no longer post to: the bot was
+# removed (403), or the conversation does not exist any more (404).
+_GONE = frozenset({403, 404})
+_REMEMBERED = 10_000  # (user, conversation) pairs whose stored reference this process knows
+
+
+def user_id_of(activity: Activity) -> str | None:
+    """The directory id of the activity's sender: Entra object id in Teams, else the id."""
+    sender = activity.from_property
+    if sender is None:
+        return None
+    return str(sender.aad_object_id or sender.id or "") or None
+
+
+class ReferenceKeeper:
+    """Keep each user's conversation reference stored and fresh.
+
+    A turn writes only when this process has not stored the conversation as it is now (service
+    URL, language, time zone) within the last ``refresh``: so the stored ``updated_at`` says
+    roughly when the user last talked there, and a reference another instance marked gone is
+    stored again once the user is back, without a write on every turn.
+    """
+
+    def __init__(
+        self,
+        references: ConversationReferences,
+        *,
+        refresh: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.references = references
+        self._refresh = refresh
+        self._clock = clock
+        self._stored: OrderedDict[tuple[str, str], tuple[tuple[str, str, str | None], float]] = (
+            OrderedDict()
+        )
+
+    async def keep(self, context: TurnContext) -> None:
+        """Store this turn's reference unless this process stored it as it is, lately."""
+        activity = context.activity
+        user_id = user_id_of(activity)
+        if user_id is None or activity.conversation is None or not activity.service_url:
+            return
+        key = (user_id, str(activity.conversation.id))
+        locale = turn_locale(context)
+        timezone = activity.local_timezone or None
+        fingerprint = (str(activity.service_url), locale.value, timezone)
+        now = self._clock()
+        known = self._stored.get(key)
+        if known is not None and known[0] == fingerprint and now - known[1] < self._refresh:
+            self._stored.move_to_end(key)
+            return
+        reference = TurnContext.get_conversation_reference(activity)
+        await self.references.remember(
+            StoredReference(
+                user_id=user_id,
+                conversation_id=key[1],
+                service_url=str(activity.service_url),
+                locale=locale.value,
+                timezone=timezone,
+                document=reference.serialize(),
+            )
+        )
+        self._stored[key] = (fingerprint, now)
+        self._stored.move_to_end(key)
+        if len(self._stored) > _REMEMBERED:
+            self._stored.popitem(last=False)
+
+    async def forget(self, user_id: str, conversation_id: str) -> None:
+        """The conversation is gone: stop posting there until the user talks in it again."""
+        self._stored.pop((user_id, conversation_id), None)
+        await self.references.forget(user_id, conversation_id)
+
+
+class Proactive:
+    """Post a message into a user's latest conversation with the bot."""
+
+    def __init__(self, adapter: BotAdapter, app_id: str, keeper: ReferenceKeeper) -> None:
+        self._adapter = adapter
+        self._app_id = app_id
+        self._keeper = keeper
+
+    async def tell(self, user_id: str, message: Callable[[Translator], Activity | str]) -> bool:
+        """Send ``message(t)`` in the user's language; False when the bot cannot reach them."""
+        stored = await self._keeper.references.latest_for(user_id)
+        if stored is None:
+            logger.info("no conversation to reach a user in", extra={"user_id": user_id})
+            return False
+        locale = normalize_locale(stored.locale) or DEFAULT_LOCALE
+        reference = ConversationReference().deserialize(stored.document)
+
+        failures: list[Exception] = []
+
+        async def send(context: TurnContext) -> None:
+            # Caught here: the adapter would otherwise hand the error to on_turn_error, which
+            # apologises into the very conversation that just failed.
+            try:
+                await context.send_activity(message(translator(locale)))
+            except Exception as error:
+                failures.append(error)
+
+        try:
+            await self._adapter.continue_conversation(reference, send, self._app_id)
+        except Exception as error:  # the credentials or the connector could not be had
+            failures.append(error)
+        if not failures:
+            return True
+        status = getattr(getattr(failures[0], "response", None), "status_code", None)
+        logger.warning(
+            "could not post to a user's conversation: %s (HTTP %s)",
+            type(failures[0]).__name__,
+            status,
+            extra={"user_id": user_id},
+        )
+        if status in _GONE:  # the channel may also be away for a while: then keep it
+            await self._keeper.forget(user_id, stored.conversation_id)
+        return False
+
+
+class ContactConfirmedNotifier:
+    """Tell whoever asked for a contact verification that the contact confirmed."""
+
+    def __init__(self, proactive: Proactive, membership: MembershipService) -> None:
+        self._proactive = proactive
+        self._membership = membership
+
+    async def __call__(self, confirmation: Confirmation) -> None:
+        """Post the news, with a button to the journey's next step, to the requester's chat."""
+        requester, organization_id = confirmation.requested_by, confirmation.organization_id
+        if not confirmation.confirmed or requester is None or organization_id is None:
+            return
+        status = await self._membership.status(organization_id)
+        await self._proactive.tell(
+            requester.id, lambda t: contact_confirmed(t, confirmation, status)
+        )

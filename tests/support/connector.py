@@ -1,0 +1,71 @@
+"""A Bot Framework connector stand-in on loopback: where the bot posts what it says.
+
+In Teams the bot answers by posting to the activity's ``serviceUrl``. A test that sends the
+bot activities with this server's URL as their ``serviceUrl`` sees every reply here, and every
+proactive message too, in the order they arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+__all__ = ["ConnectorStandIn", "connector_stand_in"]
+
+
+class ConnectorStandIn:
+    """Keeps the activities the bot posts, per conversation."""
+
+    def __init__(self) -> None:
+        self.activities: list[dict[str, Any]] = []
+        self.gone: set[str] = set()  # conversations answered 404, as for a deleted chat
+        self.url = ""
+        self._arrived = asyncio.Condition()
+
+    async def post(self, request: web.Request) -> web.Response:
+        if request.match_info["conversation_id"] in self.gone:
+            return web.json_response(
+                {"error": {"code": "ConversationNotFound", "message": "Conversation not found."}},
+                status=404,
+            )
+        activity = await request.json()
+        activity["_conversation"] = request.match_info["conversation_id"]
+        async with self._arrived:
+            self.activities.append(activity)
+            self._arrived.notify_all()
+        return web.json_response({"id": uuid.uuid4().hex})
+
+    def texts(self, since: int = 0) -> list[str]:
+        """The text of each message since the ``since``-th, cards' text included."""
+        out = []
+        for activity in self.activities[since:]:
+            parts = [activity.get("text") or ""]
+            for attachment in activity.get("attachments") or []:
+                content = attachment.get("content") or {}
+                parts.append(content.get("text") or "")
+            out.append("\n".join(p for p in parts if p))
+        return out
+
+    async def wait_for(self, count: int) -> list[dict[str, Any]]:
+        """Wait (10 s at most) until at least ``count`` activities arrived; return them all."""
+        async with asyncio.timeout(10), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.activities) >= count)
+        return self.activities
+
+
+@asynccontextmanager
+async def connector_stand_in() -> AsyncIterator[ConnectorStandIn]:
+    """Serve a connector stand-in on 127.0.0.1 for the duration of the block."""
+    stand_in = ConnectorStandIn()
+    app = web.Application()
+    app.router.add_post("/v3/conversations/{conversation_id}/activities", stand_in.post)
+    app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", stand_in.post)
+    async with TestServer(app, host="127.0.0.1") as server:
+        stand_in.url = str(server.make_url("/"))
+        yield stand_in
