@@ -8,8 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 WEBCHAT_VERSION := 4.18.1
 WEBCHAT_JS := var/webchat/webchat.js
+APP_MANIFEST_VERSION := 1.1.2
+TEAMS_SCHEMAS := var/app-manifest/teams
 
-.PHONY: run test bench lint messages webchat system-deps clean
+.PHONY: run test bench lint messages webchat teams-schemas system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +36,18 @@ $(WEBCHAT_JS):
 
 webchat: $(WEBCHAT_JS)
 
+# The Teams app manifest schemas (v1.0 to v1.30, from npm @microsoft/app-manifest) that the
+# tests validate the app package against (not committed).
+$(TEAMS_SCHEMAS)/.version-$(APP_MANIFEST_VERSION):
+	rm -rf var/app-manifest && mkdir -p var/app-manifest/pkg
+	cd var/app-manifest/pkg && npm pack --silent @microsoft/app-manifest@$(APP_MANIFEST_VERSION) >/dev/null
+	tar -xzf var/app-manifest/pkg/microsoft-app-manifest-$(APP_MANIFEST_VERSION).tgz -C var/app-manifest/pkg package/build/json-schemas/teams
+	mv var/app-manifest/pkg/package/build/json-schemas/teams $(TEAMS_SCHEMAS)
+	rm -rf var/app-manifest/pkg
+	touch $@
+
+teams-schemas: $(TEAMS_SCHEMAS)/.version-$(APP_MANIFEST_VERSION)
+
 run: $(VENV)/.installed-run $(WEBCHAT_JS)
 	$(BIN)/membership-bot db upgrade
 	$(BIN)/membership-bot demo load
@@ -43,7 +57,7 @@ run: $(VENV)/.installed-run $(WEBCHAT_JS)
 system-deps:
 	scripts/system-deps.sh
 
-test: $(VENV)/.installed-test $(WEBCHAT_JS) system-deps
+test: $(VENV)/.installed-test $(WEBCHAT_JS) $(TEAMS_SCHEMAS)/.version-$(APP_MANIFEST_VERSION) system-deps
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-test system-deps
@@ -62,4 +76,4 @@ messages: $(VENV)/.installed-test
 		--no-fuzzy-matching --ignore-obsolete --omit-header --width 100
 
 clean:
-	rm -rf $(VENV) var/webchat
+	rm -rf $(VENV) var/webchat var/app-manifest

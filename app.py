@@ -17,6 +17,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +30,12 @@ from bot.proactive import ContactConfirmedNotifier, Proactive, ReferenceKeeper
 from bot.routes import ADAPTER, BOT, READY, add_routes, run_turn
 from bot.sql_storage import SqlStorage
 from bot.state import FastConversationState, FastUserState
+from bot.teams_manifest import (
+    DEFAULT_OUTPUT,
+    PackageSettingsError,
+    build_package,
+    default_developer_settings,
+)
 from bot.verify_page import add_verify_routes
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
@@ -176,9 +183,11 @@ async def _freeze_startup_heap(_app: web.Application) -> None:
     gc.freeze()
 
 
-async def _demo_users(app: web.Application) -> list[dict[str, str]]:
+async def _demo_users(app: web.Application) -> list[dict[str, str | None]]:
     users = await app[SERVICES].identity.users()
-    return [{"id": user.id, "name": user.display_name} for user in users]
+    return [
+        {"id": user.id, "name": user.display_name, "tenantId": user.tenant_id} for user in users
+    ]
 
 
 def _deliver_to(app: web.Application) -> Callable[[dict[str, object]], Awaitable[None]]:
@@ -209,6 +218,12 @@ def _parser() -> argparse.ArgumentParser:
     demo_commands = demo.add_subparsers(dest="demo_command", required=True)
     load = demo_commands.add_parser("load", help="add the demo organizations (idempotent)")
     load.add_argument("--reset", action="store_true", help="reload them, dropping progress")
+    manifest = commands.add_parser("manifest", help="the Teams app package")
+    manifest_commands = manifest.add_subparsers(dest="manifest_command", required=True)
+    build = manifest_commands.add_parser("build", help="render the app package zip for Teams")
+    build.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help=f"where (default {DEFAULT_OUTPUT})"
+    )
     return parser
 
 
@@ -230,6 +245,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.command == "demo":
         added = asyncio.run(_load_demo(settings.database_url, reset=arguments.reset))
         logger.info("demo data loaded", extra={"organizations_added": added})
+        return 0
+    if arguments.command == "manifest":
+        try:
+            package = build_package(settings, arguments.output)
+        except PackageSettingsError as error:
+            problems = "; ".join(error.problems)
+            sys.stderr.write(f"membership-bot: cannot build the Teams app package: {problems}\n")
+            return 2
+        if defaults := default_developer_settings(settings):
+            logger.warning(
+                "%s left at the defaults: set your own before publishing the app",
+                ", ".join(defaults),
+            )
+        logger.info("Teams app package written to %s", package)
         return 0
 
     app = create_app(settings)

@@ -195,6 +195,98 @@ class Settings(BaseSettings):
         description="How long a contact verification link stays valid.",
     )
 
+    # The Teams app package (``membership-bot manifest build``). Checked when the package is
+    # built, not here, so a publisher detail never stops the service from starting.
+    teams_app_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("TEAMS_APP_ID", "teams_app_id"),
+        description="The Teams app's id in its manifest (a GUID); MicrosoftAppId when empty.",
+    )
+    app_version: str = Field(
+        default="1.0.0",
+        validation_alias=AliasChoices("APP_VERSION", "app_version"),
+        description="The Teams app package's version (x.y.z); raise it for every new upload.",
+    )
+    mpn_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("MPN_ID", "mpn_id"),
+        description="The publisher's Microsoft Partner Network id (developer.mpnId); optional.",
+    )
+    developer_name: str = Field(
+        default="membership-bot",
+        validation_alias=AliasChoices("DEVELOPER_NAME", "developer_name"),
+        description="Who publishes the Teams app (up to 32 characters).",
+    )
+    developer_website_url: str = Field(
+        default="https://partner.microsoft.com/",
+        validation_alias=AliasChoices("DEVELOPER_WEBSITE_URL", "developer_website_url"),
+        description="The publisher's support page for the app (https).",
+    )
+    developer_privacy_url: str = Field(
+        default="https://privacy.microsoft.com/privacystatement",
+        validation_alias=AliasChoices("DEVELOPER_PRIVACY_URL", "developer_privacy_url"),
+        description="The publisher's privacy statement (https); set your own before publishing.",
+    )
+    developer_terms_url: str = Field(
+        default="https://www.microsoft.com/legal/terms-of-use",
+        validation_alias=AliasChoices("DEVELOPER_TERMS_URL", "developer_terms_url"),
+        description="The publisher's terms of use (https); set your own before publishing.",
+    )
+
+    # Who users are: the directory file (embedded default), or Microsoft Graph after Teams
+    # single sign-on, exchanged on behalf of the user with the bot's own app id and password.
+    identity_provider: str = Field(
+        default="directory",
+        pattern=r"^(directory|graph)$",
+        validation_alias=AliasChoices("IDENTITY_PROVIDER", "identity_provider"),
+        description="directory (DIRECTORY_FILE) or graph (Teams single sign-on, then Microsoft "
+        "Graph with the MicrosoftAppId and MicrosoftAppPassword).",
+    )
+    oauth_connection_name: str = Field(
+        default="",
+        validation_alias=AliasChoices("OAUTH_CONNECTION_NAME", "oauth_connection_name"),
+        description="The Azure Bot's OAuth connection for Teams single sign-on (graph only).",
+    )
+    identity_authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        validation_alias=AliasChoices("IDENTITY_AUTHORITY_HOST", "identity_authority_host"),
+        description="Where Microsoft Entra ID answers token requests (another cloud's host).",
+    )
+    graph_url: str = Field(
+        default="https://graph.microsoft.com",
+        validation_alias=AliasChoices("GRAPH_URL", "graph_url"),
+        description="Microsoft Graph's root (another cloud's, for example).",
+    )
+    admin_agents_group: str = Field(
+        default="AdminAgents",
+        validation_alias=AliasChoices("ADMIN_AGENTS_GROUP", "admin_agents_group"),
+        description="The partner tenant's group whose members are admin agents.",
+    )
+
+    @model_validator(mode="after")
+    def _require_sign_in_credentials(self) -> Settings:
+        if self.identity_provider == "graph":
+            missing = [
+                name
+                for name, value in (
+                    ("MicrosoftAppId", self.microsoft_app_id),
+                    ("MicrosoftAppPassword", self.microsoft_app_password.get_secret_value()),
+                    ("OAUTH_CONNECTION_NAME", self.oauth_connection_name),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(
+                    f"IDENTITY_PROVIDER=graph needs {', '.join(missing)} (single sign-on, then "
+                    "Microsoft Graph on behalf of the user, as the bot's own app)"
+                )
+            if self.microsoft_app_type is AppType.USER_ASSIGNED_MSI:
+                raise ValueError(
+                    "IDENTITY_PROVIDER=graph needs the bot's app password: "
+                    "MicrosoftAppType=UserAssignedMSI cannot exchange a sign-in token"
+                )
+        return self
+
     @property
     def auth_enabled(self) -> bool:
         """Bot Framework token validation is on whenever an app id is configured."""
