@@ -35,8 +35,16 @@ __all__ = ["MESSAGES", "Phase", "activity", "main", "run"]
 MESSAGES = ("help", "status", "menu", "7")
 # Users of the demo directory (services/demo/directory.json), as Teams' aadObjectId, so that
 # "status" finds an organization; other servers ignore them.
-USERS = ("mei.lin", "david.chen", "ana.silva", "kenji.sato", "olivia.wang")
-TENANT = "7f3c2a10-0000-4000-8000-000000c0de01"
+# Each with their own tenant, as Teams sends it (the bot refuses a user from another tenant);
+# Olivia Wang's organization has no tenant yet.
+TENANTS: dict[str, str | None] = {
+    "mei.lin": "7f3c2a10-0000-4000-8000-000000c0de01",
+    "david.chen": "7f3c2a10-0000-4000-8000-000000c0de01",
+    "ana.silva": "7f3c2a10-0000-4000-8000-000000c0de02",
+    "kenji.sato": "7f3c2a10-0000-4000-8000-000000c0de02",
+    "olivia.wang": None,
+}
+USERS = tuple(TENANTS)
 # A loopback address where nothing listens: nothing may leave the machine, even by mistake.
 SERVICE_URL = "http://127.0.0.1:9/"
 
@@ -59,11 +67,13 @@ def activity(conversation: Conversation, messages: Sequence[str] = MESSAGES) -> 
         "serviceUrl": SERVICE_URL,
         "from": user,
         "recipient": {"id": "28:membership-bot", "name": "membership-bot"},
-        "conversation": {"id": conversation.id, "conversationType": "personal", "tenantId": TENANT},
-        "channelData": {"tenant": {"id": TENANT}},
+        "conversation": {"id": conversation.id, "conversationType": "personal"},
         "locale": "en-US",
         "deliveryMode": "expectReplies",
     }
+    if tenant := TENANTS.get(conversation.user):
+        body["conversation"]["tenantId"] = tenant
+        body["channelData"] = {"tenant": {"id": tenant}}
     if conversation.turns == 0:
         body.update(type="conversationUpdate", membersAdded=[user, body["recipient"]])
     else:

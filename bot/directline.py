@@ -20,6 +20,11 @@ activity's ``serviceUrl``, which is this same server:
     PUT  /v3/conversations/{id}/activities/{activityId}    the bot edits one of its messages
 
 Conversations live in memory, bounded (oldest dropped), and vanish with the process.
+
+Acting as Teams: a conversation opened with ``"teams": true`` stamps its activities as Teams
+would (``channelId`` msteams, the demo user's tenant in ``channelData.tenant.id`` and
+``conversation.tenantId``, the user's ``aadObjectId``), and starts with an
+``installationUpdate`` as well as the ``conversationUpdate``, as installing the app does.
 """
 
 from __future__ import annotations
@@ -41,10 +46,11 @@ __all__ = ["BOT_ACCOUNT", "Deliver", "DirectLineStore", "setup_directline"]
 logger = logging.getLogger(__name__)
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
-DemoUsers = Callable[[], Awaitable[list[dict[str, str]]]]
+DemoUsers = Callable[[], Awaitable[list[dict[str, str | None]]]]
 
 BOT_ACCOUNT = {"id": "membership-bot", "name": "Membership bot", "role": "bot"}
 CHANNEL_ID = "webchat"
+TEAMS_CHANNEL_ID = "msteams"
 TOKEN_LIFETIME_SECONDS = 3600
 MAX_CONVERSATIONS = 500
 MAX_ACTIVITIES = 1000
@@ -66,6 +72,8 @@ class Conversation:
     activities: list[dict[str, Any]] = field(default_factory=list)
     dropped: int = 0  # activities trimmed from the front; watermarks stay absolute
     started: bool = False
+    teams: bool = False  # stamp activities as Teams sends them
+    tenant_id: str | None = None  # the demo user's tenant, when acting as Teams
 
     def append(self, activity: dict[str, Any]) -> str:
         """Stamp ``activity`` with an id and a time, add it to the log, return the id."""
@@ -109,10 +117,22 @@ class DirectLineStore:
         self._by_id: OrderedDict[str, Conversation] = OrderedDict()
         self._by_token: dict[str, Conversation] = {}
 
-    def create(self, user: dict[str, Any], locale: str) -> Conversation:
-        """Open a conversation with a fresh token."""
+    def create(
+        self,
+        user: dict[str, Any],
+        locale: str,
+        *,
+        teams: bool = False,
+        tenant_id: str | None = None,
+    ) -> Conversation:
+        """Open a conversation with a fresh token (acting as Teams, in ``tenant_id``)."""
         conversation = Conversation(
-            id=secrets.token_urlsafe(12), token=secrets.token_urlsafe(24), user=user, locale=locale
+            id=secrets.token_urlsafe(12),
+            token=secrets.token_urlsafe(24),
+            user=user,
+            locale=locale,
+            teams=teams,
+            tenant_id=tenant_id,
         )
         self._by_id[conversation.id] = conversation
         self._by_token[conversation.token] = conversation
@@ -175,17 +195,37 @@ def _conversation_json(request: web.Request, conversation: Conversation) -> dict
 
 
 def _stamp(request: web.Request, conversation: Conversation, activity: dict[str, Any]) -> None:
-    """Fill in what the Direct Line service adds to a client's activity."""
+    """Fill in what the Direct Line service (or, acting as Teams, Teams) adds to an activity."""
     activity["channelId"] = CHANNEL_ID
     activity["serviceUrl"] = f"{request.url.origin()}/"
     activity["conversation"] = {"id": conversation.id}
     activity["recipient"] = dict(BOT_ACCOUNT)
     activity.setdefault("from", conversation.user)
     activity.setdefault("locale", conversation.locale)
+    if conversation.teams:
+        _stamp_as_teams(conversation, activity)
 
 
-def _open(request: web.Request, body: dict[str, Any]) -> Conversation:
-    """Open a conversation for the body's ``user`` and ``locale`` (both optional)."""
+def _stamp_as_teams(conversation: Conversation, activity: dict[str, Any]) -> None:
+    activity["channelId"] = TEAMS_CHANNEL_ID
+    activity["conversation"]["conversationType"] = "personal"
+    sender = activity.get("from")
+    if isinstance(sender, dict) and sender.get("role") != "bot":
+        # In Teams the directory id is the sender's Entra object id.
+        activity["from"] = {**sender, "aadObjectId": conversation.user["id"]}
+    if conversation.tenant_id:
+        activity["conversation"]["tenantId"] = conversation.tenant_id
+        given = activity.get("channelData")
+        channel_data = dict(given) if isinstance(given, dict) else {}
+        channel_data["tenant"] = {"id": conversation.tenant_id}
+        activity["channelData"] = channel_data
+
+
+async def _open(request: web.Request, body: dict[str, Any]) -> Conversation:
+    """Open a conversation for the body's ``user``, ``locale`` and ``teams`` (all optional).
+
+    Acting as Teams, the tenant is the demo user's, as the directory has it.
+    """
     given = body.get("user")
     raw_user: dict[str, Any] = given if isinstance(given, dict) else {}
     user = {
@@ -194,7 +234,12 @@ def _open(request: web.Request, body: dict[str, Any]) -> Conversation:
         "role": "user",
     }
     locale = str(body.get("locale") or "en-US")
-    return request.app[STORE].create(user, locale)
+    teams = body.get("teams") is True
+    tenant_id = None
+    if teams:
+        demo = {str(u.get("id")): u for u in await request.app[DEMO_USERS]()}
+        tenant_id = (demo.get(user["id"]) or {}).get("tenantId") or None
+    return request.app[STORE].create(user, locale, teams=teams, tenant_id=tenant_id)
 
 
 async def generate_token(request: web.Request) -> web.Response:
@@ -202,7 +247,7 @@ async def generate_token(request: web.Request) -> web.Response:
     body = await _json_body(request)
     if body is None:
         return _error(400, "BadArgument", "the body is not a JSON object")
-    return web.json_response(_conversation_json(request, _open(request, body)))
+    return web.json_response(_conversation_json(request, await _open(request, body)))
 
 
 async def refresh_token(request: web.Request) -> web.Response:
@@ -228,9 +273,19 @@ async def start_conversation(request: web.Request) -> web.Response:
         body = await _json_body(request)
         if body is None:
             return _error(400, "BadArgument", "the body is not a JSON object")
-        conversation = _open(request, body)
+        conversation = await _open(request, body)
     if not conversation.started:
         conversation.started = True
+        if conversation.teams:  # installing the app sends both, the installation first
+            installation: dict[str, Any] = {
+                "type": "installationUpdate",
+                "action": "add",
+                "from": conversation.user,
+                "id": secrets.token_hex(8),
+                "timestamp": _now(),
+            }
+            _stamp(request, conversation, installation)
+            await _deliver(request, installation)
         update: dict[str, Any] = {
             "type": "conversationUpdate",
             "membersAdded": [conversation.user, dict(BOT_ACCOUNT)],
@@ -346,7 +401,7 @@ async def serve_webchat_js(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "application/javascript"})
 
 
-async def _nobody() -> list[dict[str, str]]:
+async def _nobody() -> list[dict[str, str | None]]:
     return []
 
 

@@ -4,26 +4,62 @@ The dialog runs through a ``DialogSet`` built once, continue-else-begin, rather 
 ``DialogExtensions.run_dialog``: that helper builds a dialog set and a memory-scope manager on
 every turn and sends a "BotState" trace activity with a snapshot of dialog memory, which
 ``expectReplies`` would hand to the caller. Waterfalls and prompts need neither.
+
+Teams events. Installing the app sends both an ``installationUpdate`` (action ``add``) and a
+``conversationUpdate`` that adds the bot, in no set order; Web Chat sends only the latter. The
+first of them greets (the main dialog's first step welcomes) and sets a flag in conversation
+state, so the second finds the flag and says nothing: one welcome per install. In a team
+channel the greeting is a short note about what the bot does there, and the channel is
+recorded for the help desk. Uninstalling (``installationUpdate`` ``remove``, or the bot among
+the members removed) clears the conversation's state, so a reinstall greets again, and marks
+the conversation, and the team's channels, inactive.
+
+``adaptiveCard/action`` invokes (Adaptive Card ``Action.Execute``) run the dialogs as if the
+action's ``data`` had come as a message's ``value``, and answer the invoke with a short text.
 """
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
+from typing import Any
 
-from botbuilder.core import ActivityHandler, ConversationState, Storage, TurnContext, UserState
+from botbuilder.core import (
+    ConversationState,
+    InvokeResponse,
+    Storage,
+    TurnContext,
+    UserState,
+)
+from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
-from botbuilder.schema import ChannelAccount
+from botbuilder.schema import ActivityTypes, ChannelAccount
+from botframework.connector import Channels
 
-from bot.proactive import ReferenceKeeper
+from bot.proactive import CHANNEL, ReferenceKeeper
 from bot.state import TurnStates
-from dialogs.texts import resolve_locale
+from dialogs.texts import resolve_locale, texts
+from services.i18n import N_
 
 __all__ = ["MembershipBot"]
 
 logger = logging.getLogger(__name__)
 
+CHANNEL_WELCOME = N_(
+    "Hello, team! I'm the Microsoft Partner Network membership assistant, now installed in "
+    "this channel. Each of you can chat with me one-to-one about your organization's "
+    "membership; the help desk can use this channel to receive and answer requests."
+)
+CARD_ACTION_DONE = N_("Got it: my answer is in the chat.")
 
-class MembershipBot(ActivityHandler):
+_INSTALL = "add"
+_UNINSTALL = "remove"
+_CARD_ACTION = "adaptiveCard/action"
+_MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
+_ERROR_RESPONSE = "application/vnd.microsoft.error"
+
+
+class MembershipBot(TeamsActivityHandler):
     """Route every conversational turn into the main dialog."""
 
     def __init__(
@@ -38,8 +74,10 @@ class MembershipBot(ActivityHandler):
         self._states = TurnStates(storage, conversation_state, user_state)
         self._references = references
         self._dialog = dialog
-        self._dialogs = DialogSet(conversation_state.create_property("DialogState"))
+        self._dialog_state = conversation_state.create_property("DialogState")
+        self._dialogs = DialogSet(self._dialog_state)
         self._dialogs.add(dialog)
+        self._greeted = conversation_state.create_property("Greeted")
         self.user_profile = user_state.create_property("UserProfile")
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -48,25 +86,159 @@ class MembershipBot(ActivityHandler):
         await resolve_locale(self.user_profile, turn_context)
         await super().on_turn(turn_context)
         await self._states.save(turn_context)
-        if self._references is not None:
+        if self._references is not None and not _uninstalls(turn_context):
             await _keep_reference(self._references, turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Continue the conversation's dialog, or begin the main one."""
+        activity = turn_context.activity
+        if activity.text and activity.recipient is not None:
+            # In a channel the message starts with "<at>Membership bot</at>": not the user's words.
+            TurnContext.remove_recipient_mention(activity)
+            activity.text = activity.text.strip()
         await self._run_dialog(turn_context)
+
+    async def on_installation_update(self, turn_context: TurnContext) -> None:
+        """Greet on install, stop posting on uninstall; upgrades change neither."""
+        if turn_context.activity.action == _INSTALL:
+            await self._install(turn_context)
+        elif turn_context.activity.action == _UNINSTALL:
+            await self._uninstall(turn_context)
+
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        """Members added or removed, without looking each one up in Teams first."""
+        activity = turn_context.activity
+        # The Teams handler fetches every added member's profile from the connector: the bot
+        # needs none of it, and the call fails where there is no real connector.
+        if activity.members_added:
+            await self.on_members_added_activity(activity.members_added, turn_context)
+        elif activity.members_removed:
+            await self.on_members_removed_activity(activity.members_removed, turn_context)
+        else:
+            await super().on_conversation_update_activity(turn_context)
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext
     ) -> None:
-        """Greet once when the bot and the user meet (the main dialog's first step welcomes)."""
-        if members_added:
+        """Greet once when the bot and the user meet (not when people join a team later)."""
+        if not members_added:
+            return
+        if turn_context.activity.channel_id == Channels.ms_teams and not _has_bot(
+            members_added, turn_context
+        ):
+            return
+        await self._install(turn_context)
+
+    async def on_members_removed_activity(
+        self, members_removed: list[ChannelAccount], turn_context: TurnContext
+    ) -> None:
+        """The bot was removed: stop posting to this conversation."""
+        if _has_bot(members_removed, turn_context):
+            await self._uninstall(turn_context)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        """Answer Adaptive Card actions; leave every other invoke to the SDK (501s)."""
+        if turn_context.activity.name == _CARD_ACTION:
+            return await self._card_action(turn_context)
+        response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
+        return response
+
+    async def _install(self, turn_context: TurnContext) -> None:
+        if await self._greeted.get(turn_context, False):
+            return
+        team = _team_channel(turn_context)
+        if team is None:
             await self._run_dialog(turn_context)
+            return
+        await self._greeted.set(turn_context, True)
+        await turn_context.send_activity(texts(turn_context).gettext(CHANNEL_WELCOME))
+        if self._references is not None:
+            try:
+                await self._references.record_channel(turn_context, *team)
+            except Exception:
+                logger.exception("could not record the team channel")
+
+    async def _uninstall(self, turn_context: TurnContext) -> None:
+        # Forget the greeting and any dialog in progress (the stored document stays, with its
+        # ETag): a reinstall starts afresh.
+        for accessor in (self._greeted, self._dialog_state):
+            if await accessor.get(turn_context) is not None:
+                await accessor.delete(turn_context)
+        if self._references is None:
+            return
+        activity = turn_context.activity
+        team = _team_channel(turn_context)
+        try:
+            await self._references.forget_conversation(
+                str(activity.conversation.id), team[0] if team else None
+            )
+        except Exception:
+            logger.exception("could not mark the conversation inactive")
+
+    async def _card_action(self, turn_context: TurnContext) -> InvokeResponse:
+        activity = turn_context.activity
+        value = activity.value if isinstance(activity.value, dict) else {}
+        action = value.get("action")
+        if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+            return _invoke_error(HTTPStatus.BAD_REQUEST, "BadRequest", "not an Action.Execute")
+        data: dict[str, Any] = dict(action["data"]) if isinstance(action.get("data"), dict) else {}
+        if action.get("verb") and "action" not in data:
+            data["action"] = action["verb"]
+        # The dialogs take a card's submission as a message's value; the adapter needs the
+        # activity to be an invoke again afterwards, to hand back the invoke response.
+        activity.type, activity.value = ActivityTypes.message, data
+        try:
+            await self._run_dialog(turn_context)
+        finally:
+            activity.type, activity.value = ActivityTypes.invoke, value
+        body = {
+            "statusCode": int(HTTPStatus.OK),
+            "type": _MESSAGE_RESPONSE,
+            "value": texts(turn_context).gettext(CARD_ACTION_DONE),
+        }
+        return InvokeResponse(status=int(HTTPStatus.OK), body=body)
 
     async def _run_dialog(self, turn_context: TurnContext) -> None:
         dialog_context = await self._dialogs.create_context(turn_context)
         result = await dialog_context.continue_dialog()
         if result.status == DialogTurnStatus.Empty:
+            await self._greeted.set(turn_context, True)  # the main dialog's first step welcomes
             await dialog_context.begin_dialog(self._dialog.id)
+
+
+def _invoke_error(status: HTTPStatus, code: str, message: str) -> InvokeResponse:
+    body = {"statusCode": int(status), "type": _ERROR_RESPONSE,
+            "value": {"code": code, "message": message}}  # fmt: skip
+    return InvokeResponse(status=int(status), body=body)
+
+
+def _has_bot(members: list[ChannelAccount], turn_context: TurnContext) -> bool:
+    recipient = turn_context.activity.recipient
+    return recipient is not None and any(member.id == recipient.id for member in members)
+
+
+def _uninstalls(turn_context: TurnContext) -> bool:
+    activity = turn_context.activity
+    if activity.type == ActivityTypes.installation_update:
+        return bool(activity.action == _UNINSTALL)
+    return activity.type == ActivityTypes.conversation_update and _has_bot(
+        activity.members_removed or [], turn_context
+    )
+
+
+def _team_channel(turn_context: TurnContext) -> tuple[str, str] | None:
+    """The team's id and the channel's name, when the turn is in a team channel."""
+    activity = turn_context.activity
+    if activity.conversation is None or activity.conversation.conversation_type != CHANNEL:
+        return None
+    data: Any = activity.channel_data
+    if not isinstance(data, dict):
+        data = data.serialize() if hasattr(data, "serialize") else {}
+    team, channel = data.get("team"), data.get("channel")
+    if not isinstance(team, dict) or not team.get("id"):
+        return None
+    channel_name = channel.get("name") if isinstance(channel, dict) else None
+    return str(team["id"]), str(channel_name or team.get("name") or "")
 
 
 async def _keep_reference(references: ReferenceKeeper, turn_context: TurnContext) -> None:

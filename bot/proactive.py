@@ -1,10 +1,12 @@
 """Reaching users outside a turn: keeping their conversation references, and posting to them.
 
-``ReferenceKeeper`` stores the conversation reference of every user who talks to the bot
-(``services/conversations.py``), and refreshes it when the service URL, the language or the
-time zone changes. It remembers what it last stored, per process and bounded, so an ordinary
-turn costs no write. ``Proactive.tell`` posts into a user's latest conversation through the
-adapter's ``continue_conversation``, with the bot's app id (platform notes).
+``ReferenceKeeper`` stores the conversation reference of every user who talks to the bot in a
+one-to-one chat (``services/conversations.py``), and refreshes it when the service URL, the
+language or the time zone changes; it records the team channels the bot is installed in, and
+marks a conversation inactive when the bot is uninstalled from it. It remembers what it last
+stored, per process and bounded, so an ordinary turn costs no write. ``Proactive.tell`` posts
+into a user's latest conversation through the adapter's ``continue_conversation``, with the
+bot's app id (platform notes).
 ``ContactConfirmedNotifier`` is what the verification page calls once a primary contact has
 confirmed: it tells the person who asked, in their chat, and offers the next step.
 """
@@ -20,9 +22,10 @@ from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
 from dialogs.notices import contact_confirmed
+from dialogs.people import tenant_of
 from dialogs.texts import turn_locale
 from services.contact_verification import Confirmation
-from services.conversations import ConversationReferences, StoredReference
+from services.conversations import ConversationReferences, StoredReference, TeamChannel
 from services.i18n import DEFAULT_LOCALE, Translator, normalize_locale, translator
 from services.membership import MembershipService
 
@@ -34,6 +37,11 @@ logger = logging.getLogger(__name__)
 # removed (403), or the conversation does not exist any more (404).
 _GONE = frozenset({403, 404})
 _REMEMBERED = 10_000  # (user, conversation) pairs whose stored reference this process knows
+
+
+# Teams' conversation types; a channel without one (Web Chat, the emulator) is one-to-one.
+PERSONAL = "personal"
+CHANNEL = "channel"
 
 
 def user_id_of(activity: Activity) -> str | None:
@@ -68,12 +76,21 @@ class ReferenceKeeper:
         )
 
     async def keep(self, context: TurnContext) -> None:
-        """Store this turn's reference unless this process stored it as it is, lately."""
+        """Store this turn's reference unless this process stored it as it is, lately.
+
+        A one-to-one chat's reference is the user's; a team channel's is refreshed in the
+        channel's record (installing the bot there made it); a group chat's is not kept:
+        a message meant for one user does not belong there.
+        """
         activity = context.activity
         user_id = user_id_of(activity)
         if user_id is None or activity.conversation is None or not activity.service_url:
             return
-        key = (user_id, str(activity.conversation.id))
+        kind = activity.conversation.conversation_type or PERSONAL
+        if kind not in (PERSONAL, CHANNEL):
+            return
+        conversation_id = str(activity.conversation.id)
+        key = (user_id, conversation_id) if kind == PERSONAL else ("", conversation_id)
         locale = turn_locale(context)
         timezone = activity.local_timezone or None
         fingerprint = (str(activity.service_url), locale.value, timezone)
@@ -82,26 +99,62 @@ class ReferenceKeeper:
         if known is not None and known[0] == fingerprint and now - known[1] < self._refresh:
             self._stored.move_to_end(key)
             return
-        reference = TurnContext.get_conversation_reference(activity)
-        await self.references.remember(
-            StoredReference(
-                user_id=user_id,
-                conversation_id=key[1],
-                service_url=str(activity.service_url),
-                locale=locale.value,
-                timezone=timezone,
-                document=reference.serialize(),
+        document = TurnContext.get_conversation_reference(activity).serialize()
+        if kind == CHANNEL:
+            await self.references.channels.refresh(
+                conversation_id, str(activity.service_url), document
+            )
+        else:
+            await self.references.remember(
+                StoredReference(
+                    user_id=user_id,
+                    conversation_id=conversation_id,
+                    service_url=str(activity.service_url),
+                    locale=locale.value,
+                    timezone=timezone,
+                    document=document,
+                )
+            )
+        self._remember(key, fingerprint, now)
+
+    async def record_channel(self, context: TurnContext, team_id: str, name: str) -> None:
+        """The bot was installed in a team: record the channel it was installed in."""
+        activity = context.activity
+        conversation_id = str(activity.conversation.id)
+        await self.references.channels.record(
+            TeamChannel(
+                channel_id=conversation_id,
+                team_id=team_id,
+                name=name,
+                tenant_id=tenant_of(activity),
+                service_url=str(activity.service_url or ""),
+                document=TurnContext.get_conversation_reference(activity).serialize(),
+                installed_by=user_id_of(activity),
             )
         )
-        self._stored[key] = (fingerprint, now)
-        self._stored.move_to_end(key)
-        if len(self._stored) > _REMEMBERED:
-            self._stored.popitem(last=False)
+        fingerprint = (str(activity.service_url), turn_locale(context).value, None)
+        self._remember(("", conversation_id), fingerprint, self._clock())
 
     async def forget(self, user_id: str, conversation_id: str) -> None:
         """The conversation is gone: stop posting there until the user talks in it again."""
         self._stored.pop((user_id, conversation_id), None)
         await self.references.forget(user_id, conversation_id)
+
+    async def forget_conversation(self, conversation_id: str, team_id: str | None = None) -> None:
+        """The bot was uninstalled from a conversation (and from its team): stop posting there."""
+        for key in [key for key in self._stored if key[1] == conversation_id]:
+            del self._stored[key]
+        await self.references.forget_conversation(conversation_id)
+        if team_id is not None:
+            await self.references.channels.forget_team(team_id)
+
+    def _remember(
+        self, key: tuple[str, str], fingerprint: tuple[str, str, str | None], now: float
+    ) -> None:
+        self._stored[key] = (fingerprint, now)
+        self._stored.move_to_end(key)
+        if len(self._stored) > _REMEMBERED:
+            self._stored.popitem(last=False)
 
 
 class Proactive:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
+from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
@@ -13,8 +14,8 @@ from services.membership import Step, StepState
 
 __all__ = ["AdminAgentDialog"]
 
-CHECK_AGAIN = N_("Check again")
-LATER = N_("Later")
+CHECK_AGAIN = Option("admin_agent.check_again", N_("Check again"))
+LATER = Option("admin_agent.later", N_("Later"))
 
 
 class AdminAgentDialog(JourneyDialog):
@@ -61,7 +62,7 @@ class AdminAgentDialog(JourneyDialog):
 
     async def again_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Check again, or leave the step pending."""
-        if step.result == CHECK_AGAIN:
+        if step.result == CHECK_AGAIN.action:
             return await step.replace_dialog(self.initial_dialog_id)
         await step.context.send_activity(
             texts(step.context).gettext(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
+from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
@@ -13,10 +14,10 @@ from services.membership import Step, StepState
 
 __all__ = ["AgreementDialog"]
 
-I_CAN_SIGN = N_("Yes, I can sign for it")
-I_CANNOT_SIGN = N_("No, I can't")
-ACCEPT = N_("Accept")
-DECLINE = N_("Decline")
+I_CAN_SIGN = Option("agreement.can_sign", N_("Yes, I can sign for it"))
+I_CANNOT_SIGN = Option("agreement.cannot_sign", N_("No, I can't"))
+ACCEPT = Option("agreement.accept", N_("Accept"))
+DECLINE = Option("agreement.decline", N_("Decline"))
 
 
 class AgreementDialog(JourneyDialog):
@@ -79,7 +80,7 @@ class AgreementDialog(JourneyDialog):
     async def decision_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Ask for the decision, or explain who must make it."""
         t = texts(step.context)
-        if step.result != I_CAN_SIGN:
+        if step.result != I_CAN_SIGN.action:
             await step.context.send_activity(
                 t.gettext(
                     "Only someone who may sign legal agreements for {organization} can accept "
@@ -104,7 +105,7 @@ class AgreementDialog(JourneyDialog):
         member = await self.member(step.context)
         if member is None:
             return await step.end_dialog()
-        accepted = step.result == ACCEPT
+        accepted = step.result == ACCEPT.action
         await self.services.membership.decide_agreement(
             member.organization_id,
             step.values["version"],

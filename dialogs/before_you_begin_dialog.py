@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
+from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
@@ -12,8 +13,8 @@ from services.i18n import N_
 
 __all__ = ["BeforeYouBeginDialog"]
 
-YES = N_("Yes")
-NO = N_("No")
+YES = Option("prerequisite.yes", N_("Yes"))
+NO = Option("prerequisite.no", N_("No"))
 
 # (question, advice when the answer is no), in the order of the Partner Center page.
 PREREQUISITES = (
@@ -63,7 +64,7 @@ class BeforeYouBeginDialog(JourneyDialog):
         """Give the advice for a missing one, then go on to the next or sum up."""
         t = texts(step.context)
         index, missing = step.values["index"], step.values["missing"]
-        if step.result == NO:
+        if step.result == NO.action:
             missing += 1
             admins = ""
             user = await self.services.user(step.context) if index == 0 else None

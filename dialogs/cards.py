@@ -1,16 +1,87 @@
-"""Adaptive Cards the bot sends, built in one place (schema 1.5, what Teams renders)."""
+"""Every card the bot sends, built in one place: Adaptive Cards 1.5 (what Teams renders).
+
+Each builder returns the card as a JSON dict; ``message(card)`` wraps it in an activity. The
+tests validate every builder, and every card a journey sends, against the 1.5 schema.
+
+Buttons and the ``action`` they send
+------------------------------------
+Every button is an ``Action.Submit`` whose ``data`` carries ``{"action": <id>}``. Dialogs read
+it with ``card_action(activity)`` before they look at typed text, so a click means the same in
+every language and whatever the label says. Buttons that answer a question also carry
+``msteams: {"type": "messageBack", "displayText": label, "text": label, "value": {"action":
+<id>}}``: Teams then shows the user's pick in the chat as the label they clicked and still
+gives the bot the id (in ``value``; ``text`` is only a fallback). Web Chat 4.18 sends an object
+``data`` as a ``postBack`` (``value`` = ``data``, no text) and shows nothing in the transcript.
+
+Action ids are stable: never translated, and unchanged when a label's wording changes.
+
+* A menu item, or a button that opens a journey (the status card's "Continue", the notice's
+  and the renewal card's buttons): the ``Intent`` value, e.g. ``"status"``, ``"verify_contact"``.
+* The language buttons: the ``Intent`` value, ``"english"`` and ``"chinese"``.
+* A question's option: ``"<flow>.<option>"``, declared beside its prompt as an ``Option``, e.g.
+  ``Option("agreement.accept", N_("Accept"))``.
+* The profile form: ``"submit_profile"`` and ``"cancel_profile"`` (these buttons submit the
+  form's inputs, so they are plain ``Action.Submit`` without ``msteams``).
+
+An id that is not an option of the question being asked (a button on an older card) is an
+unrecognized answer: the question is asked again.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.schema import Activity, ActivityTypes
+
+from dialogs.intents import MENU_LABELS, Intent
+from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES
+from services.contact_verification import Confirmation, VettingStatus, VettingSubStatus
 from services.i18n import N_, Locale, Translator
+from services.membership import MembershipView, OrganizationStatus, Step, StepState
 from services.profile import FIELDS, FieldError, countries
 
-__all__ = ["CANCEL_PROFILE", "FIELD_LABELS", "SUBMIT_PROFILE", "profile_form"]
+__all__ = [
+    "CANCEL_PROFILE",
+    "CONTINUES",
+    "FIELD_LABELS",
+    "SUBMIT_PROFILE",
+    "VERSION",
+    "Option",
+    "card_action",
+    "choice_card",
+    "contact_confirmed_card",
+    "message",
+    "profile_form",
+    "renewal_card",
+    "status_card",
+]
 
+VERSION = "1.5"
 SUBMIT_PROFILE = "submit_profile"
 CANCEL_PROFILE = "cancel_profile"
+# Teams shows at most six buttons in one set of actions; longer lists are split into sets.
+_MOST_BUTTONS_PER_SET = 6
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer to a question: the stable id its button sends, and its English label."""
+
+    action: str
+    label: str
+
+
+# Which menu journey continues a pending step (the status card's and the notice's button).
+CONTINUES = {
+    Step.SIGN_IN: Intent.CREATE_ACCOUNT,
+    Step.LEGAL_PROFILE: Intent.CREATE_ACCOUNT,
+    Step.CONTACT_VERIFICATION: Intent.VERIFY_CONTACT,
+    Step.AGREEMENT: Intent.ACCEPT_AGREEMENT,
+    Step.ADMIN_AGENT: Intent.ADMIN_AGENT,
+}
 
 FIELD_LABELS = {
     "legal_name": N_("Legal company name"),
@@ -33,20 +104,142 @@ ERRORS = {
     FieldError.COUNTRY: N_("Choose a country or region from the list."),
 }
 _STYLES = {"contact_email": "Email", "contact_phone": "Tel"}
+_MARKS = {StepState.DONE: "✅", StepState.WAITING: "⏳", StepState.PENDING: "⬜"}
+
+
+def message(card: dict[str, Any], *, input_hint: str | None = None) -> Activity:
+    """A message activity that carries ``card``."""
+    return MessageFactory.attachment(CardFactory.adaptive_card(card), input_hint=input_hint)
+
+
+def card_action(activity: Activity) -> str | None:
+    """The ``action`` id a card's button sent with this message, if it came from one."""
+    if activity.type != ActivityTypes.message or not isinstance(activity.value, dict):
+        return None
+    action = activity.value.get("action")
+    return action if isinstance(action, str) and action else None
+
+
+def choice_card(t: Translator, text: str, options: Sequence[Option]) -> dict[str, Any]:
+    """A question (``text``, already in the reader's language) with a button per option."""
+    buttons = [_button(t.gettext(option.label), option.action) for option in options]
+    return _card([_text(text), *_action_sets(buttons)])
+
+
+def status_card(
+    t: Translator, status: OrganizationStatus, *, last_email: str | None = None
+) -> dict[str, Any]:
+    """Where the membership and the account setup stand, with a button to the next step.
+
+    ``last_email`` is a line on the latest verification email, shown under the checklist while
+    the contact has not confirmed.
+    """
+    body = [_text(status.legal_name, weight="Bolder", size="Medium")]
+    membership = status.membership
+    if membership is None:
+        body.append(_text(t.gettext("No membership record.")))
+    else:
+        body.append(
+            _text(
+                t.gettext(
+                    "{tier}, MPN ID {mpn_id}: expires on {expiry}.",
+                    tier=t.gettext(TIER_NAMES[membership.tier]),
+                    mpn_id=membership.mpn_id,
+                    expiry=membership.expiry_date.isoformat(),
+                )
+            )
+        )
+        if membership.days_left >= 0:
+            days = t.gettext("{days} days left.", days=membership.days_left)
+        else:
+            days = t.gettext("Expired {days} days ago.", days=-membership.days_left)
+        body.append(_text(days, spacing="None"))
+        if membership.view_only:
+            body.append(
+                _text(
+                    t.gettext(
+                        "This record is in the legacy Partner Membership Center and is "
+                        "view-only: create the Partner Center account to renew or change it."
+                    ),
+                    color="Warning",
+                )
+            )
+    body.append(_text(t.gettext("Account setup:"), weight="Bolder", spacing="Medium"))
+    for item in status.checklist:
+        body.append(
+            _text(f"{_MARKS[item.state]} {t.gettext(STEP_NAMES[item.step])}", spacing="Small")
+        )
+    if last_email:
+        body.append(_text(last_email, isSubtle=True, spacing="Medium"))
+    if (pending := status.first_pending) is not None:
+        body += _action_sets([_continue_button(t, CONTINUES[pending])])
+    return _card(body)
+
+
+def renewal_card(t: Translator, renewed: MembershipView) -> dict[str, Any]:
+    """The renewal done: until when the membership now runs, and a button to the status."""
+    summary = t.gettext(
+        "Renewed. Your {tier} (MPN ID {mpn_id}) now runs until {expiry}.",
+        tier=t.gettext(TIER_NAMES[renewed.tier]),
+        mpn_id=renewed.mpn_id,
+        expiry=renewed.expiry_date.isoformat(),
+    )
+    status = t.gettext(MENU_LABELS[Intent.STATUS])
+    return _card(
+        [
+            _text(t.gettext("Membership renewed"), weight="Bolder", size="Medium"),
+            _text(summary),
+            *_action_sets([_button(status, Intent.STATUS)]),
+        ]
+    )
+
+
+def contact_confirmed_card(
+    t: Translator, confirmation: Confirmation, status: OrganizationStatus
+) -> dict[str, Any]:
+    """The primary contact confirmed: what happens next, and a button to the next step."""
+    body = [
+        _text(
+            t.gettext(
+                "✅ The primary contact of {organization}, {contact}, confirmed their email "
+                "address.",
+                contact=confirmation.contact_name or t.gettext("The primary contact"),
+                organization=status.legal_name,
+            )
+        )
+    ]
+    review = confirmation.review
+    if review is not None and review.status is VettingStatus.AUTHORIZED:
+        body.append(_text(t.gettext("The review of your legal business profile is complete.")))
+    elif review is not None and review.sub_status is VettingSubStatus.EMPLOYMENT_VERIFICATION:
+        body.append(
+            _text(
+                t.gettext(
+                    "Next, a person checks that the contact works for your organization, "
+                    "because the address's domain is not one your tenant has verified. This can "
+                    "take a few business days; there is nothing you need to do."
+                )
+            )
+        )
+    if (pending := status.first_pending) is not None:
+        button = _continue_button(t, CONTINUES[pending])
+    else:
+        button = _button(t.gettext(MENU_LABELS[Intent.STATUS]), Intent.STATUS)
+    return _card([*body, *_action_sets([button])])
 
 
 def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
     """The legal business profile form, with the user's values kept and errors by their fields."""
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": t.gettext("Legal business profile and primary contact"),
-         "weight": "Bolder", "size": "Medium", "wrap": True},
-        {"type": "TextBlock", "wrap": True, "text": t.gettext(
+        _text(t.gettext("Legal business profile and primary contact"), weight="Bolder",
+              size="Medium"),
+        _text(t.gettext(
             "The primary contact is the person the program can reach about this application: "
-            "you or someone else in your organization. An email will ask them to confirm.")},
+            "you or someone else in your organization. An email will ask them to confirm.")),
     ]  # fmt: skip
     if errors:
         notice = t.gettext("Some fields need a change: see the notes below them.")
-        body.append({"type": "TextBlock", "color": "Attention", "wrap": True, "text": notice})
+        body.append(_text(notice, color="Attention"))
     names = countries("zh_Hant_TW" if t.locale is Locale.ZH_TW else "en")
     for field, (required, longest) in FIELDS.items():
         label = t.gettext(FIELD_LABELS[field])
@@ -67,17 +260,60 @@ def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) 
             element["errorMessage"] = t.gettext(ERRORS[FieldError.REQUIRED])
         body.append(element)
         if field in errors:
-            body.append({"type": "TextBlock", "text": t.gettext(ERRORS[FieldError(errors[field])]),
-                         "color": "Attention", "wrap": True, "spacing": "None"})  # fmt: skip
+            error = t.gettext(ERRORS[FieldError(errors[field])])
+            body.append(_text(error, color="Attention", spacing="None"))
+    # These buttons submit the inputs; Teams would not show a messageBack's text for them.
+    actions = [
+        {"type": "Action.Submit", "title": t.gettext("Register now"), "style": "positive",
+         "data": {"action": SUBMIT_PROFILE}},
+        {"type": "Action.Submit", "title": t.gettext("Cancel"),
+         "data": {"action": CANCEL_PROFILE}, "associatedInputs": "none"},
+    ]  # fmt: skip
+    return {**_card(body), "actions": actions}
+
+
+def _card(body: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-        "version": "1.5",
+        "version": VERSION,
         "body": body,
-        "actions": [
-            {"type": "Action.Submit", "title": t.gettext("Register now"),
-             "data": {"action": SUBMIT_PROFILE}},
-            {"type": "Action.Submit", "title": t.gettext("Cancel"),
-             "data": {"action": CANCEL_PROFILE}, "associatedInputs": "none"},
-        ],
-    }  # fmt: skip
+    }
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _button(title: str, action: str, *, text: str | None = None) -> dict[str, Any]:
+    """A button that sends ``action``; in Teams the chat shows ``title`` as the user's pick."""
+    return {
+        "type": "Action.Submit",
+        "title": title,
+        "data": {
+            "action": str(action),
+            "msteams": {
+                "type": "messageBack",
+                "displayText": title,
+                "text": text or title,
+                "value": {"action": str(action)},
+            },
+        },
+    }
+
+
+def _continue_button(t: Translator, journey: Intent) -> dict[str, Any]:
+    label = t.gettext(MENU_LABELS[journey])
+    return _button(t.gettext("Continue: {step}", step=label), journey, text=label)
+
+
+def _action_sets(buttons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The buttons in as few sets as Teams shows whole, of even sizes (nine: five and four)."""
+    if not buttons:
+        return []
+    sets = -(-len(buttons) // _MOST_BUTTONS_PER_SET)
+    size = -(-len(buttons) // sets)
+    return [
+        {"type": "ActionSet", "actions": buttons[start : start + size]}
+        for start in range(0, len(buttons), size)
+    ]

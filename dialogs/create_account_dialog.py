@@ -12,6 +12,7 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepC
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
 from dialogs.before_you_begin_dialog import BeforeYouBeginDialog
+from dialogs.cards import Option
 from dialogs.journey_dialog import STEP_NAMES, JourneyDialog
 from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices, Member
@@ -22,9 +23,9 @@ from services.membership import OrganizationStatus, Source, Step, StepState
 
 __all__ = ["CreateAccountDialog"]
 
-NEXT = N_("Next")
-CHECK_FIRST = N_("Check what I need first")
-NOT_NOW = N_("Not now")
+NEXT = Option("account.next", N_("Next"))
+CHECK_FIRST = Option("account.check_first", N_("Check what I need first"))
+NOT_NOW = Option("account.not_now", N_("Not now"))
 
 
 def _done(status: OrganizationStatus, step: Step) -> bool:
@@ -69,7 +70,7 @@ class CreateAccountDialog(JourneyDialog):
         t = texts(step.context)
         pending = status.first_pending
         if pending is None:
-            return await step.next(NEXT)
+            return await step.next(NEXT.action)
         if pending is not Step.SIGN_IN:
             await step.context.send_activity(
                 t.gettext(
@@ -78,7 +79,7 @@ class CreateAccountDialog(JourneyDialog):
                     step=t.gettext(STEP_NAMES[pending]),
                 )
             )
-            return await step.next(NEXT)
+            return await step.next(NEXT.action)
         return await step.prompt(
             "welcome",
             ask(
@@ -97,7 +98,7 @@ class CreateAccountDialog(JourneyDialog):
 
     async def prerequisites_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Go through the prerequisites first, if asked to."""
-        if step.result == CHECK_FIRST:
+        if step.result == CHECK_FIRST.action:
             return await step.begin_dialog(BeforeYouBeginDialog.__name__)
         return await step.next(step.result)
 
@@ -106,7 +107,7 @@ class CreateAccountDialog(JourneyDialog):
         t = texts(step.context)
         if isinstance(step.result, bool):  # back from the prerequisites: welcome again
             return await step.replace_dialog(self.initial_dialog_id)
-        if step.result != NEXT:
+        if step.result != NEXT.action:
             await step.context.send_activity(t.gettext("OK. Your progress is kept."))
             return await step.end_dialog()
         member = await self.member(step.context)

@@ -11,12 +11,20 @@ from botbuilder.core import StatePropertyAccessor
 from botbuilder.dialogs import ComponentDialog, DialogContext, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import ActivityTypes
 
+from dialogs.cards import Option, card_action
 from dialogs.intents import Intent, recognize_interruption
-from dialogs.prompts import render
+from dialogs.prompts import ask, render
 from dialogs.texts import save_locale, texts
 from services.i18n import N_, Locale
 
 __all__ = ["HELP_TEXT", "InterruptibleDialog"]
+
+# What a button may interrupt with (the menu's Help, the language card's languages).
+_BY_BUTTON = (
+    Intent.HELP, Intent.CANCEL, Intent.START_OVER, Intent.LANGUAGE, Intent.ENGLISH, Intent.CHINESE,
+)  # fmt: skip
+# Each language is named in its own words, whatever the language of the moment.
+_LANGUAGES = (Option(Intent.ENGLISH, "English"), Option(Intent.CHINESE, "繁體中文"))
 
 HELP_TEXT = N_(
     "I guide Microsoft Partner Network members through their membership: creating the Partner "
@@ -38,7 +46,11 @@ class InterruptibleDialog(ComponentDialog):
         """Handle an interruption, or let the active dialog continue."""
         activity = inner_dc.context.activity
         if activity.type == ActivityTypes.message:
-            intent = recognize_interruption(activity.text)
+            if (action := card_action(activity)) is not None:
+                # A click is read by its action, never by the label Teams sends along.
+                intent = next((i for i in _BY_BUTTON if i.value == action), None)
+            else:
+                intent = recognize_interruption(activity.text)
             if intent is not None:
                 return await self._interrupt(inner_dc, intent)
         return await super().on_continue_dialog(inner_dc)
@@ -59,11 +71,10 @@ class InterruptibleDialog(ComponentDialog):
                 await inner_dc.cancel_all_dialogs()
                 return await inner_dc.begin_dialog(self.initial_dialog_id, {"welcome": True})
             case Intent.LANGUAGE:
-                spec = {
-                    "text": N_("Which language would you like me to use?"),
-                    "choices": ["English", "繁體中文"],
-                }
-                await inner_dc.context.send_activity(render(inner_dc.context, spec, is_retry=False))
+                question = ask(N_("Which language would you like me to use?"), choices=_LANGUAGES)
+                await inner_dc.context.send_activity(
+                    render(inner_dc.context, question.validations, is_retry=False)
+                )
             case Intent.ENGLISH | Intent.CHINESE:
                 locale = Locale.EN_US if intent is Intent.ENGLISH else Locale.ZH_TW
                 await save_locale(self._user_profile, inner_dc.context, locale)

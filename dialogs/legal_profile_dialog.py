@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.dialogs import (
     Dialog,
     DialogContext,
@@ -22,7 +22,15 @@ from botbuilder.dialogs import (
 )
 from botbuilder.schema import ActivityTypes
 
-from dialogs.cards import CANCEL_PROFILE, FIELD_LABELS, profile_form
+from dialogs.cards import (
+    CANCEL_PROFILE,
+    FIELD_LABELS,
+    SUBMIT_PROFILE,
+    Option,
+    card_action,
+    message,
+    profile_form,
+)
 from dialogs.intents import MENU_LABELS, Intent
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
@@ -34,8 +42,8 @@ from services.profile import ADDRESS_FIELDS, FIELDS, LegalProfile, parse_profile
 
 __all__ = ["LegalProfileDialog", "ProfileForm"]
 
-SAVE = N_("Save and register")
-EDIT = N_("Edit again")
+SAVE = Option("legal_profile.save", N_("Save and register"))
+EDIT = Option("legal_profile.edit", N_("Edit again"))
 
 
 class ProfileForm(Dialog):
@@ -59,7 +67,11 @@ class ProfileForm(Dialog):
             return Dialog.end_of_turn
         state = dialog_context.active_dialog.state
         submitted = context.activity.value
-        if not isinstance(submitted, dict):
+        action = card_action(context.activity)
+        if action == CANCEL_PROFILE:
+            return await dialog_context.end_dialog(None)
+        # Typed text, or a button of another card: the form is still waiting.
+        if action != SUBMIT_PROFILE or not isinstance(submitted, dict):
             await context.send_activity(
                 texts(context).gettext(
                     "Please fill in the form and select “Register now”, or “Cancel”."
@@ -67,8 +79,6 @@ class ProfileForm(Dialog):
             )
             await self._show(context, state)
             return Dialog.end_of_turn
-        if submitted.get("action") == CANCEL_PROFILE:
-            return await dialog_context.end_dialog(None)
         raw = {field: str(submitted.get(field) or "") for field in FIELDS}
         result = parse_profile(raw)
         if isinstance(result, LegalProfile):
@@ -84,7 +94,7 @@ class ProfileForm(Dialog):
 
     async def _show(self, context: TurnContext, state: dict[str, Any]) -> None:
         card = profile_form(texts(context), state["values"], state["errors"])
-        await context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+        await context.send_activity(message(card))
 
 
 class LegalProfileDialog(JourneyDialog):
@@ -117,10 +127,10 @@ class LegalProfileDialog(JourneyDialog):
         step.values["profile"] = step.result
         stored: dict[str, str] = step.values["stored"]
         if not stored.get("contact_email"):
-            return await step.next(SAVE)  # a first profile: nothing to compare
+            return await step.next(SAVE.action)  # a first profile: nothing to compare
         changed = [f for f in FIELDS if stored.get(f, "") != step.result[f]]
         if not changed:
-            return await step.next(SAVE)
+            return await step.next(SAVE.action)
         lines = [
             f"- {t.gettext(FIELD_LABELS[f])}: {stored.get(f) or '—'} → {step.result[f] or '—'}"
             for f in changed
@@ -141,7 +151,7 @@ class LegalProfileDialog(JourneyDialog):
     async def save_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Save and register, or go back to the form with the user's values."""
         t = texts(step.context)
-        if step.result == EDIT:
+        if step.result == EDIT.action:
             return await step.replace_dialog(
                 self.initial_dialog_id, {"draft": step.values["profile"]}
             )

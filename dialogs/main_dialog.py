@@ -20,6 +20,7 @@ from botbuilder.schema import ActivityTypes
 
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
+from dialogs.cards import Option, card_action
 from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.intents import (
     MENU,
@@ -73,8 +74,8 @@ class MainDialog(InterruptibleDialog):
             self.add_dialog(journey)
         self.add_dialog(WaterfallDialog("main", [self.menu_step, self.route_step, self.loop_step]))
         self.initial_dialog_id = "main"
-        # A button sends its label; accept a label in either language (the user may have
-        # switched language since the buttons were drawn).
+        # A typed label is accepted in either language (the user may have switched language
+        # since the buttons were drawn); a button sends its menu item's ``Intent`` value.
         self._labels = {
             intent: tuple(translator(locale).gettext(label) for locale in Locale)
             for intent, label in MENU_LABELS.items()
@@ -84,15 +85,22 @@ class MainDialog(InterruptibleDialog):
         """Start the conversation, acting on its first message when it already says what."""
         begin: dict[str, Any] = dict(options) if isinstance(options, dict) else {}
         activity = inner_dc.context.activity
-        if activity.type == ActivityTypes.message and activity.text:
-            match recognize_interruption(activity.text):
-                case Intent.ENGLISH:
-                    await save_locale(self._user_profile, inner_dc.context, Locale.EN_US)
-                case Intent.CHINESE:
-                    await save_locale(self._user_profile, inner_dc.context, Locale.ZH_TW)
-                case _:
-                    if (choice := recognize_menu_choice(activity.text, self._labels)) is not None:
-                        begin.update(welcome=False, choice=choice.value)
+        if (action := card_action(activity)) is not None:
+            # A button on a card from before (a notice, an earlier conversation).
+            intent = next((i for i in Intent if i.value == action), None)
+            choice = intent if intent in MENU else None
+        elif activity.type == ActivityTypes.message and activity.text:
+            intent = recognize_interruption(activity.text)
+            choice = recognize_menu_choice(activity.text, self._labels)
+        else:
+            intent = choice = None
+        match intent:
+            case Intent.ENGLISH:
+                await save_locale(self._user_profile, inner_dc.context, Locale.EN_US)
+            case Intent.CHINESE:
+                await save_locale(self._user_profile, inner_dc.context, Locale.ZH_TW)
+            case _ if choice is not None:
+                begin.update(welcome=False, choice=choice.value)
         return await super().on_begin_dialog(inner_dc, begin)
 
     async def menu_step(self, step: WaterfallStepContext) -> DialogTurnResult:
@@ -110,7 +118,7 @@ class MainDialog(InterruptibleDialog):
                     "Sorry, I didn't catch that. Pick one of the options below, "
                     "or type its number (1 to {last})."
                 ),
-                choices=list(MENU_LABELS.values()),
+                choices=[Option(intent, label) for intent, label in MENU_LABELS.items()],
                 last=len(MENU),
             ),
         )
@@ -134,9 +142,12 @@ class MainDialog(InterruptibleDialog):
         return await step.replace_dialog(self.initial_dialog_id, {"welcome": False})
 
     async def _recognize_menu(self, prompt: PromptValidatorContext) -> bool:
-        if not prompt.recognized.succeeded:
-            return False
-        intent = recognize_menu_choice(prompt.recognized.value, self._labels)
+        if (action := card_action(prompt.context.activity)) is not None:
+            intent: Intent | None = next((i for i in MENU if i.value == action), None)
+        elif prompt.recognized.succeeded:
+            intent = recognize_menu_choice(prompt.recognized.value, self._labels)
+        else:
+            intent = None
         if intent is None:
             return False
         prompt.recognized.value = intent.value

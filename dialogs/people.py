@@ -1,20 +1,42 @@
 """Who is talking: the directory user behind the activity, and their organization.
 
-In Teams the user is the activity's Microsoft Entra object id; on the local chat page it is
-the demo user picked on the page (Web Chat's user id).
+In Teams the user is the activity's Microsoft Entra object id, in the tenant the activity
+names; on the local chat page it is the demo user picked on the page (Web Chat's user id),
+with no tenant unless the page acts as Teams.
+
+A user sees and acts only on organizations of the tenant they arrive from: a directory user
+who arrives from another tenant than their own is, for that tenant, nobody.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from botbuilder.core import TurnContext
+from botbuilder.schema import Activity
 
 from services.contact_verification import ContactVerification
 from services.identity import DirectoryUser, IdentityService
 from services.membership import Actor, MembershipService
 
-__all__ = ["JourneyServices", "Member"]
+__all__ = ["JourneyServices", "Member", "tenant_of"]
+
+
+def tenant_of(activity: Activity) -> str | None:
+    """The tenant the activity comes from: Teams' ``channelData.tenant.id``, else the
+    conversation's ``tenantId``; None outside Teams."""
+    channel_data: Any = activity.channel_data
+    if isinstance(channel_data, dict):
+        tenant = channel_data.get("tenant")
+        if isinstance(tenant, dict) and tenant.get("id"):
+            return str(tenant["id"])
+    else:
+        tenant = getattr(getattr(channel_data, "tenant", None), "id", None)
+        if tenant:
+            return str(tenant)
+    conversation = activity.conversation
+    return str(conversation.tenant_id) if conversation and conversation.tenant_id else None
 
 
 @dataclass(frozen=True)
@@ -39,11 +61,33 @@ class JourneyServices:
     verification: ContactVerification
 
     async def user(self, context: TurnContext) -> DirectoryUser | None:
-        """The directory user behind this turn's activity, if the directory knows them."""
-        sender = context.activity.from_property
+        """The directory user behind this turn's activity, if the directory knows them there.
+
+        When the activity names a tenant, a user of another tenant is not found; nor is a user
+        the directory ties to no tenant, unless the tenant is one the directory knows and the
+        organization they act for is not another tenant's.
+        """
+        activity = context.activity
+        sender = activity.from_property
         if sender is None:
             return None
-        return await self.identity.user(sender.aad_object_id or sender.id)
+        user = await self.identity.user(sender.aad_object_id or sender.id)
+        tenant_id = tenant_of(activity)
+        if user is None or tenant_id is None or user.tenant_id == tenant_id:
+            return user
+        if user.tenant_id is not None or await self.identity.tenant(tenant_id) is None:
+            return None
+        # Linked to an organization, not a tenant: ``organization_for`` prefers the tenant's
+        # own organization, so getting another one back means the tenant is someone else's.
+        found = await self.membership.organization_for(
+            tenant_id=tenant_id, organization_id=user.organization_id
+        )
+        if found is None:
+            return user  # no organization to see: the journeys say so
+        if found != user.organization_id:
+            return None
+        owner = (await self.membership.status(found)).tenant_id
+        return user if owner in (None, tenant_id) else None
 
     async def organization_of(self, user: DirectoryUser) -> str | None:
         """The organization ``user`` acts for, if it has a membership record."""

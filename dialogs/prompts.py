@@ -2,29 +2,40 @@
 
 Stock prompts keep the already-rendered activity in dialog state, so a re-prompt after the
 user switches language would repeat the old language. These prompts keep the English source
-string (and its values and choices) instead and translate it each time they speak.
+string (and its values and options) instead and translate it each time they speak.
+
+A question with options is an Adaptive Card (``cards.choice_card``). An answer is a button's
+``action`` first (``cards.card_action``), else typed text; an ``action`` that is not one of the
+question's options (a button on an older card) is no answer, and the question is asked again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.dialogs.prompts import PromptOptions, PromptValidatorContext, TextPrompt
-from botbuilder.schema import ActionTypes, Activity, CardAction, HeroCard, InputHints
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.dialogs.prompts import (
+    PromptOptions,
+    PromptRecognizerResult,
+    PromptValidatorContext,
+    TextPrompt,
+)
+from botbuilder.schema import Activity, InputHints
 
+from dialogs.cards import Option, card_action, choice_card, message
 from dialogs.intents import fold, recognize_yes_no
 from dialogs.texts import texts
 from services.i18n import Locale, translator
 
-__all__ = ["LocalizedTextPrompt", "OptionPrompt", "ask"]
+__all__ = ["LocalizedTextPrompt", "OptionPrompt", "ask", "options_of", "render"]
 
 
 def ask(
     text: str,
     *,
     retry: str | None = None,
-    choices: list[str] | None = None,
+    choices: Sequence[Option] = (),
     translate: dict[str, str] | None = None,
     **values: Any,
 ) -> PromptOptions:
@@ -36,13 +47,20 @@ def ask(
     spec = {
         "text": text,
         "retry": retry,
-        "choices": list(choices or []),
+        # Plain dicts: dialog state is serialized.
+        "choices": [{"action": str(c.action), "label": c.label} for c in choices],
         "values": values,
         "translate": dict(translate or {}),
     }
     # No rendered Activity is kept in dialog state: it would be re-serialized (and re-hashed
     # by BotState) on every turn, and it would be in the wrong language after a switch.
     return PromptOptions(validations=spec)
+
+
+def options_of(spec: object) -> list[Option]:
+    """The options of a prompt spec built by ``ask``."""
+    choices = spec.get("choices", []) if isinstance(spec, dict) else []
+    return [Option(choice["action"], choice["label"]) for choice in choices]
 
 
 def render(context: TurnContext, spec: dict[str, Any], *, is_retry: bool) -> Activity:
@@ -52,16 +70,17 @@ def render(context: TurnContext, spec: dict[str, Any], *, is_retry: bool) -> Act
     values = dict(spec.get("values", {}))
     values.update({key: t.gettext(word) for key, word in spec.get("translate", {}).items()})
     text = t.gettext(source, **values)
-    if not spec.get("choices"):
+    if not (options := options_of(spec)):
         return MessageFactory.text(text, input_hint=InputHints.expecting_input)
-    labels = [t.gettext(choice) for choice in spec["choices"]]
-    buttons = [CardAction(type=ActionTypes.im_back, title=label, value=label) for label in labels]
-    card = CardFactory.hero_card(HeroCard(text=text, buttons=buttons))
-    return MessageFactory.attachment(card, input_hint=InputHints.expecting_input)
+    return message(choice_card(t, text, options), input_hint=InputHints.expecting_input)
 
 
 class LocalizedTextPrompt(TextPrompt):
-    """A text prompt that speaks the turn's language, first time and every retry."""
+    """A text prompt that speaks the turn's language, first time and every retry.
+
+    A button's click is not typed text: its ``text`` (Teams sends the label along) is not
+    taken as the answer; a validator reads the click's ``action`` instead.
+    """
 
     async def on_prompt(
         self,
@@ -78,29 +97,49 @@ class LocalizedTextPrompt(TextPrompt):
             return
         await super().on_prompt(turn_context, state, options, is_retry)
 
+    async def on_recognize(
+        self,
+        turn_context: TurnContext,
+        state: dict[str, object],
+        options: PromptOptions,
+    ) -> PromptRecognizerResult:
+        """Take the typed text, unless the message is a button's click."""
+        if card_action(turn_context.activity) is not None:
+            return PromptRecognizerResult()
+        return await super().on_recognize(turn_context, state, options)
+
 
 class OptionPrompt(LocalizedTextPrompt):
-    """Ask for one of the spec's choices; the result is the choice's English source string.
+    """Ask for one of the spec's options; the result is the chosen option's ``action`` id.
 
-    A reply matches a choice when it is the choice's label in any language (a button sends
-    its label); a yes or a no in either language matches the choice given for it.
+    A click answers with its ``action`` when that is one of the options. Typed text matches an
+    option when it is the option's label in any language (the user may have switched language
+    since the buttons were drawn); a yes or a no in either language matches the option given
+    for it.
     """
 
-    def __init__(self, dialog_id: str, *, yes: str | None = None, no: str | None = None) -> None:
+    def __init__(
+        self, dialog_id: str, *, yes: Option | None = None, no: Option | None = None
+    ) -> None:
         super().__init__(dialog_id, self._recognize)
         self._yes_no = {True: yes, False: no}
 
     async def _recognize(self, prompt: PromptValidatorContext) -> bool:
+        options = options_of(prompt.options.validations)
+        actions = {option.action for option in options}
+        if (action := card_action(prompt.context.activity)) is not None:
+            prompt.recognized.value = action
+            return action in actions
         if not prompt.recognized.succeeded:
             return False
-        spec = prompt.options.validations if isinstance(prompt.options.validations, dict) else {}
         reply = fold(prompt.recognized.value)
-        for choice in spec.get("choices", []):
-            if reply in {fold(translator(locale).gettext(choice)) for locale in Locale}:
-                prompt.recognized.value = choice
+        for option in options:
+            if reply in {fold(translator(locale).gettext(option.label)) for locale in Locale}:
+                prompt.recognized.value = option.action
                 return True
         answer = recognize_yes_no(prompt.recognized.value)
-        if answer is not None and self._yes_no[answer] in spec.get("choices", []):
-            prompt.recognized.value = self._yes_no[answer]
+        chosen = self._yes_no[answer] if answer is not None else None
+        if chosen is not None and chosen.action in actions:
+            prompt.recognized.value = chosen.action
             return True
         return False

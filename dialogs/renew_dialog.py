@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
-from botbuilder.schema import ActionTypes, CardAction, HeroCard
 
+from dialogs.cards import Option, message, renewal_card
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
@@ -16,9 +15,9 @@ from services.membership import Source
 
 __all__ = ["CREATE_ACCOUNT_FIRST", "RenewDialog"]
 
-RENEW_NOW = N_("Renew now")
-NOT_NOW = N_("Not now")
-CREATE_ACCOUNT_FIRST = N_("Create the account now")
+RENEW_NOW = Option("renew.now", N_("Renew now"))
+NOT_NOW = Option("renew.not_now", N_("Not now"))
+CREATE_ACCOUNT_FIRST = Option("renew.create_account", N_("Create the account now"))
 LEGACY = N_(
     "Your membership record is still in the legacy Partner Membership Center. To renew, first "
     "create your Partner Center account: that moves the record into Partner Center. Start now?"
@@ -87,9 +86,9 @@ class RenewDialog(JourneyDialog):
     async def renew_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Renew, start account creation, or leave it for later."""
         t = texts(step.context)
-        if step.result == CREATE_ACCOUNT_FIRST:
+        if step.result == CREATE_ACCOUNT_FIRST.action:
             return await step.replace_dialog(self._create_account)
-        if step.result != RENEW_NOW:
+        if step.result != RENEW_NOW.action:
             await step.context.send_activity(t.gettext("OK, nothing was changed."))
             return await step.end_dialog()
         member = await self.member(step.context)
@@ -103,17 +102,5 @@ class RenewDialog(JourneyDialog):
                 t.gettext("The membership changed meanwhile; here is where it stands now.")
             )
             return await step.replace_dialog(self.initial_dialog_id)
-        summary = t.gettext(
-            "Renewed. Your {tier} (MPN ID {mpn_id}) now runs until {expiry}.",
-            tier=t.gettext(TIER_NAMES[renewed.tier]),
-            mpn_id=renewed.mpn_id,
-            expiry=renewed.expiry_date.isoformat(),
-        )
-        status_label = t.gettext("Membership status")
-        card = HeroCard(
-            title=t.gettext("Membership renewed"),
-            text=summary,
-            buttons=[CardAction(type=ActionTypes.im_back, title=status_label, value=status_label)],
-        )
-        await step.context.send_activity(MessageFactory.attachment(CardFactory.hero_card(card)))
+        await step.context.send_activity(message(renewal_card(t, renewed)))
         return await step.end_dialog()

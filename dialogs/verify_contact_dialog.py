@@ -11,6 +11,7 @@ from __future__ import annotations
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
+from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices
@@ -29,11 +30,11 @@ from services.membership import Step, StepState
 
 __all__ = ["VerifyContactDialog", "delivery_text", "last_email_line"]
 
-RESEND = N_("Send the email again")
-CHANGE_CONTACT = N_("Change the primary contact")
-BACK = N_("Back to the menu")
-GIVE_PROFILE = N_("Give the profile now")
-NOT_NOW = N_("Not now")
+RESEND = Option("verify_contact.resend", N_("Send the email again"))
+CHANGE_CONTACT = Option("verify_contact.change_contact", N_("Change the primary contact"))
+BACK = Option("verify_contact.back", N_("Back to the menu"))
+GIVE_PROFILE = Option("verify_contact.give_profile", N_("Give the profile now"))
+NOT_NOW = Option("verify_contact.not_now", N_("Not now"))
 
 
 def delivery_text(context: TurnContext, status: VerificationStatus) -> str | None:
@@ -122,17 +123,17 @@ class VerifyContactDialog(JourneyDialog):
 
     async def action_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Send the email again, change the contact, give the profile, or leave."""
-        if step.result == RESEND:
+        if step.result == RESEND.action:
             return await self._resend(step)
-        if step.result == CHANGE_CONTACT:
+        if step.result == CHANGE_CONTACT.action:
             return await step.begin_dialog(LegalProfileDialog.__name__)
-        if step.result == GIVE_PROFILE:
+        if step.result == GIVE_PROFILE.action:
             if not await self._signed_in(step):
                 # The profile is given after signing in as a global administrator: that is
                 # the account journey, which resumes where the organization stands.
                 return await step.replace_dialog(self._create_account)
             return await step.begin_dialog(LegalProfileDialog.__name__)
-        if step.result == NOT_NOW:
+        if step.result == NOT_NOW.action:
             await step.context.send_activity(
                 texts(step.context).gettext("OK, nothing was changed.")
             )

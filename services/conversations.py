@@ -6,6 +6,9 @@ conversation: the channel, the service URL to post to, the conversation and the 
 may move a conversation to another service URL, so the reference is refreshed whenever a turn
 shows it changed. The document is the Bot Framework's own serialized
 ``ConversationReference``; this layer stores it without knowing its shape.
+
+Team channels the bot is installed in (where the help desk posts tickets) are kept apart, in
+``team_channels``: a channel is not any one user's conversation.
 """
 
 from __future__ import annotations
@@ -19,12 +22,20 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.clock import Clock
-from services.tables import ConversationReferenceRow
+from services.tables import ConversationReferenceRow, TeamChannelRow
 from services.unit_of_work import UnitOfWork
 
-__all__ = ["ConversationReferences", "SqlConversationReferences", "StoredReference"]
+__all__ = [
+    "ConversationReferences",
+    "SqlConversationReferences",
+    "SqlTeamChannels",
+    "StoredReference",
+    "TeamChannel",
+    "TeamChannels",
+]
 
 _table = cast(Table, ConversationReferenceRow.__table__)
+_channels_table = cast(Table, TeamChannelRow.__table__)
 
 
 class StoredReference(BaseModel):
@@ -55,6 +66,15 @@ class ConversationReferences(Protocol):
         """Stop posting to a conversation the channel says is gone (until the user is back)."""
         ...
 
+    async def forget_conversation(self, conversation_id: str) -> None:
+        """Stop posting to a conversation for everyone in it (the bot was uninstalled there)."""
+        ...
+
+    @property
+    def channels(self) -> TeamChannels:
+        """The team channels the bot is installed in."""
+        ...
+
 
 class SqlConversationReferences:
     """``ConversationReferences`` in the ``conversation_references`` table."""
@@ -62,6 +82,12 @@ class SqlConversationReferences:
     def __init__(self, units: Callable[[], UnitOfWork], clock: Clock) -> None:
         self._units = units
         self._clock = clock
+        self._channels = SqlTeamChannels(units, clock)
+
+    @property
+    def channels(self) -> SqlTeamChannels:
+        """The team channels, in the same database."""
+        return self._channels
 
     async def remember(self, reference: StoredReference) -> None:
         """Upsert the reference by (user, conversation)."""
@@ -124,3 +150,134 @@ class SqlConversationReferences:
                 .values(active=False, updated_at=self._clock.now())
             )
             await unit.commit()
+
+    async def forget_conversation(self, conversation_id: str) -> None:
+        """Mark every user's reference to the conversation inactive."""
+        async with self._units() as unit:
+            await unit.session.execute(
+                update(ConversationReferenceRow)
+                .where(ConversationReferenceRow.conversation_id == conversation_id)
+                .values(active=False, updated_at=self._clock.now())
+            )
+            await unit.commit()
+
+
+class TeamChannel(BaseModel):
+    """A team channel the bot was installed in, and how to post into it."""
+
+    channel_id: str  # the channel's conversation id
+    team_id: str
+    name: str = ""
+    tenant_id: str | None = None
+    service_url: str
+    document: dict[str, Any]  # the serialized ConversationReference
+    active: bool = True
+    installed_by: str | None = None  # the directory id of whoever installed the bot
+    installed_at: datetime | None = None
+
+
+class TeamChannels(Protocol):
+    """The team channels the bot was installed in."""
+
+    async def record(self, channel: TeamChannel) -> None:
+        """Add or replace a channel the bot was just installed in (it becomes active)."""
+        ...
+
+    async def refresh(self, channel_id: str, service_url: str, document: dict[str, Any]) -> None:
+        """Refresh how to post into a channel already recorded (nothing if it is not)."""
+        ...
+
+    async def get(self, channel_id: str) -> TeamChannel | None:
+        """The channel with ``channel_id``, active or not."""
+        ...
+
+    async def active(self, tenant_id: str | None = None) -> list[TeamChannel]:
+        """The channels the bot is installed in now, of ``tenant_id`` when given."""
+        ...
+
+    async def forget_team(self, team_id: str) -> None:
+        """The bot was removed from the team: none of its channels is posted to any more."""
+        ...
+
+
+class SqlTeamChannels:
+    """``TeamChannels`` in the ``team_channels`` table."""
+
+    def __init__(self, units: Callable[[], UnitOfWork], clock: Clock) -> None:
+        self._units = units
+        self._clock = clock
+
+    async def record(self, channel: TeamChannel) -> None:
+        """Upsert the channel by its id; a reinstall starts its record afresh."""
+        now = self._clock.now()
+        values = {
+            "channel_id": channel.channel_id,
+            "team_id": channel.team_id,
+            "name": channel.name,
+            "tenant_id": channel.tenant_id,
+            "service_url": channel.service_url,
+            "document": channel.document,
+            "active": True,
+            "installed_by": channel.installed_by,
+            "installed_at": channel.installed_at or now,
+            "updated_at": now,
+        }
+        async with self._units() as unit:
+            name = unit.session.bind.dialect.name if unit.session.bind else "sqlite"
+            insert: Any = postgresql.insert if name == "postgresql" else sqlite.insert
+            statement = insert(_channels_table).values(values)
+            statement = statement.on_conflict_do_update(
+                index_elements=["channel_id"],
+                set_={key: statement.excluded[key] for key in values if key != "channel_id"},
+            )
+            await unit.session.execute(statement)
+            await unit.commit()
+
+    async def refresh(self, channel_id: str, service_url: str, document: dict[str, Any]) -> None:
+        """Update the channel's service URL and reference, if it is recorded."""
+        async with self._units() as unit:
+            await unit.session.execute(
+                update(TeamChannelRow)
+                .where(TeamChannelRow.channel_id == channel_id)
+                .values(service_url=service_url, document=document, updated_at=self._clock.now())
+            )
+            await unit.commit()
+
+    async def get(self, channel_id: str) -> TeamChannel | None:
+        """The channel with ``channel_id``."""
+        async with self._units() as unit:
+            row = await unit.session.get(TeamChannelRow, channel_id)
+            return None if row is None else _channel(row)
+
+    async def active(self, tenant_id: str | None = None) -> list[TeamChannel]:
+        """The active channels, oldest install first."""
+        query = select(TeamChannelRow).where(TeamChannelRow.active.is_(True))
+        if tenant_id is not None:
+            query = query.where(TeamChannelRow.tenant_id == tenant_id)
+        async with self._units() as unit:
+            rows = await unit.session.scalars(query.order_by(TeamChannelRow.installed_at))
+            return [_channel(row) for row in rows]
+
+    async def forget_team(self, team_id: str) -> None:
+        """Mark every channel of the team inactive."""
+        async with self._units() as unit:
+            await unit.session.execute(
+                update(TeamChannelRow)
+                .where(TeamChannelRow.team_id == team_id)
+                .values(active=False, updated_at=self._clock.now())
+            )
+            await unit.commit()
+
+
+def _channel(row: TeamChannelRow) -> TeamChannel:
+    return TeamChannel(
+        channel_id=row.channel_id,
+        team_id=row.team_id,
+        name=row.name,
+        tenant_id=row.tenant_id,
+        service_url=row.service_url,
+        document=dict(row.document),
+        active=row.active,
+        installed_by=row.installed_by,
+        installed_at=row.installed_at,
+    )

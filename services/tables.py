@@ -32,6 +32,7 @@ __all__ = [
     "MembershipRow",
     "OrganizationRow",
     "PrimaryContactRow",
+    "TeamChannelRow",
 ]
 
 
@@ -227,4 +228,26 @@ class ConversationReferenceRow(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON())
     active: Mapped[bool] = mapped_column(Boolean(), default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TeamChannelRow(Base):
+    """A team channel the bot was installed in, and how to post there (the help desk's).
+
+    ``document`` is the Bot Framework's serialized ``ConversationReference`` of the channel's
+    conversation; ``active`` turns false when the bot is removed from the team.
+    """
+
+    __tablename__ = "team_channels"
+    __table_args__ = (Index("ix_team_channels_team", "team_id"),)
+
+    channel_id: Mapped[str] = mapped_column(String(500), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    tenant_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    service_url: Mapped[str] = mapped_column(String(500))
+    document: Mapped[dict[str, Any]] = mapped_column(JSON())
+    active: Mapped[bool] = mapped_column(Boolean(), default=True)
+    installed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    installed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

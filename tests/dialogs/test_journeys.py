@@ -67,15 +67,17 @@ async def test_renewal_inside_the_window_is_confirmed_then_extends_a_year(
     chat = chat_as(storage, journey_services, "ana.silva", "zh-TW")
 
     question = await chat.say("續約")
-    done = await chat.say("立即續約")
+    done = await chat.click("立即續約")
+    shown = await chat.click("會員狀態")
 
     assert question[0].text.startswith("要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱")
     assert question[0].buttons == ["立即續約", "現在不要"]
-    assert (
-        done[0].text
-        == "已續約。您的Microsoft 行動寶盒訂閱（MPN ID 4100003）現在有效至 2027-12-14。"
+    assert done[0].text == (
+        "會員資格已續約\n\n"
+        "已續約。您的Microsoft 行動寶盒訂閱（MPN ID 4100003）現在有效至 2027-12-14。"
     )
     assert done[0].buttons == ["會員狀態"]
+    assert "於 2027-12-14 到期" in shown[0].text  # the card's button shows the status
     status = await journey_services.membership.status("northwind")
     assert status.membership.expiry_date == date(2027, 12, 14)
 
@@ -183,7 +185,7 @@ async def test_a_global_admin_creates_the_account_from_sign_in_to_what_is_left(
     chat = chat_as(storage, journey_services, "mei.lin")
     await chat.say("Create the Partner Center account")
 
-    signed_in = await chat.say("Next")
+    signed_in = await chat.click("Next")
     form = signed_in[1].card
     assert signed_in[0].text == (
         "Signed in as 林美玲 Mei Lin, global administrator. Your membership record moved from "
@@ -193,8 +195,8 @@ async def test_a_global_admin_creates_the_account_from_sign_in_to_what_is_left(
     assert _field(form, "legal_name")["value"] == "Contoso Taiwan Ltd."
     assert signed_in[1].buttons == ["Register now", "Cancel"]
 
-    bad = await chat.submit({**GOOD_PROFILE, "city": "", "contact_email": "mei.lin@",
-                             "contact_phone": "12"})  # fmt: skip
+    bad = await chat.click("Register now", {**GOOD_PROFILE, "city": "",
+                           "contact_email": "mei.lin@", "contact_phone": "12"})  # fmt: skip
     again = bad[0].card
     assert again is not None
     assert _field(again, "contact_email")["value"] == "mei.lin@"  # the user's values are kept
@@ -205,13 +207,13 @@ async def test_a_global_admin_creates_the_account_from_sign_in_to_what_is_left(
     )
     assert _error_after(again, "legal_name") is None
 
-    registered = await chat.submit(GOOD_PROFILE)
+    registered = await chat.click("Register now", GOOD_PROFILE)
     assert registered[0].text.startswith(
         "Registered. An email will ask Mei Lin (mei.lin@contoso.example)"
     )
     assert registered[1].text.startswith("**Microsoft Partner Network agreement**, version")
-    await chat.say("Yes, I can sign for it")
-    accepted = await chat.say("Accept")
+    await chat.click("Yes, I can sign for it")
+    accepted = await chat.click("Accept")
 
     assert accepted[0].text.startswith("Recorded: for Contoso Taiwan Ltd., 林美玲 Mei Lin accepted")
     assert accepted[1].text.startswith("You are in the Admin agent group")
@@ -255,7 +257,7 @@ async def test_cancelling_the_form_changes_nothing_and_goes_on_to_the_agreement(
 ):
     chat = await _at_the_profile_form(storage, journey_services)
 
-    replies = await chat.submit({"action": "cancel_profile"})
+    replies = await chat.click("Cancel", GOOD_PROFILE)  # the inputs are not sent
 
     assert replies[0].text == "OK, the profile was not changed."
     assert replies[1].text.startswith("**Microsoft Partner Network agreement**")
@@ -295,7 +297,7 @@ async def test_changing_an_existing_profile_shows_the_changes_and_warns_of_a_new
         "Changing the legal name or address starts the review of your profile again."
     )
     assert replies[2].buttons == ["Save and register", "Edit again"]
-    edit = await again.say("Edit again")
+    edit = await again.click("Edit again")
     assert _field(edit[0].card, "legal_name")["value"] == "Contoso Taiwan Co., Ltd."
 
 
@@ -396,10 +398,10 @@ async def test_before_you_begin_gives_advice_for_each_missing_prerequisite_then_
     chat = chat_as(storage, journey_services, "david.chen", "zh-TW")
     await chat.say("建立帳戶")
 
-    first = await chat.say("先確認需要準備什麼")
-    no_admin = await chat.say("否")
+    first = await chat.click("先確認需要準備什麼")
+    no_admin = await chat.click("否")
     await chat.say("是")
-    await chat.say("是")
+    await chat.click("是")
     summary = await chat.say("是")
 
     assert first[0].text.startswith("您是否有貴組織 Microsoft Entra ID 租用戶的全域管理員認證？")
@@ -430,8 +432,8 @@ async def test_someone_outside_the_admin_agent_group_gets_the_steps_and_can_chec
     chat = chat_as(storage, journey_services, "olivia.wang", "zh-TW")
 
     steps = await chat.say("檢查系統管理代理人角色")
-    again = await chat.say("再檢查一次")
-    later = await chat.say("稍後")
+    again = await chat.click("再檢查一次")
+    later = await chat.click("稍後")
 
     assert steps[0].text.startswith("您尚未加入系統管理代理人群組")
     assert "[帳戶設定] > [使用者管理]" in steps[0].text
@@ -452,7 +454,9 @@ async def test_after_creating_the_account_an_expired_membership_can_be_renewed(
 
     replies = await chat.say("是")
 
-    assert replies[0].text == "已續約。您的銀級專長認證（MPN ID 4100001）現在有效至 2027-11-24。"
+    assert replies[0].text.endswith(
+        "已續約。您的銀級專長認證（MPN ID 4100001）現在有效至 2027-11-24。"
+    )
 
 
 async def test_switching_language_at_the_form_shows_the_form_again_in_the_new_language(
@@ -465,3 +469,49 @@ async def test_switching_language_at_the_form_shows_the_form_again_in_the_new_la
     assert replies[0].text == "好的，從現在起我會用繁體中文和您對話。"
     assert replies[1].card is not None
     assert _field(replies[1].card, "contact_email")["label"] == "主要連絡人的電子郵件"
+
+
+async def test_a_button_from_an_older_card_re_asks_the_current_question(storage, journey_services):
+    chat = chat_as(storage, journey_services, "ana.silva")
+    await chat.say("hello")  # the menu card
+    await chat.say("renew")
+
+    replies = await chat.click("Membership status")  # on the menu card, above the question
+
+    assert replies[0].text.startswith("Renew the Microsoft Action Pack subscription")
+    assert replies[0].buttons == ["Renew now", "Not now"]
+    status = await journey_services.membership.status("northwind")
+    assert status.membership.days_left == 20
+
+
+async def test_a_button_is_read_by_its_action_whatever_label_teams_sends_along(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "ana.silva")
+    await chat.say("renew")
+
+    # Teams sends a messageBack's text with its value; the value decides.
+    replies = await chat.submit({"action": "renew.not_now"}, text="Renew now")
+
+    assert replies[0].text == "OK, nothing was changed."
+
+
+async def test_clicking_the_form_button_of_an_older_card_keeps_the_form_waiting(
+    storage, journey_services
+):
+    chat = await _at_the_profile_form(storage, journey_services)
+
+    replies = await chat.click("Check what I need first")  # the welcome card, above the form
+
+    assert replies[0].text == "Please fill in the form and select “Register now”, or “Cancel”."
+    assert replies[1].card is not None and replies[1].buttons == ["Register now", "Cancel"]
+
+
+async def test_the_status_cards_button_continues_the_next_step(storage, journey_services):
+    chat = chat_as(storage, journey_services, "mei.lin", "zh-TW")
+    await chat.say("會員狀態")
+
+    replies = await chat.click("繼續：建立合作夥伴中心帳戶")
+
+    assert replies[0].text.startswith("建立合作夥伴中心帳戶需要幾分鐘")
+    assert replies[0].buttons == ["下一步", "先確認需要準備什麼", "現在不要"]

@@ -193,9 +193,80 @@ async def test_a_button_drawn_before_a_language_switch_still_works(journey_servi
     await chat.join()
     await chat.say("繁體中文")
 
+    replies = await chat.click("Buy and activate benefits")  # on the English menu card
+
+    assert replies[0].text.startswith("「購買及啟用權益」即將推出")
+
+
+async def test_a_label_typed_in_the_language_before_a_switch_still_works(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
+    await chat.join()
+    await chat.say("繁體中文")
+
     replies = await chat.say("Buy and activate benefits")
 
     assert replies[0].text.startswith("「購買及啟用權益」即將推出")
+
+
+@pytest.mark.parametrize(
+    ("locale", "button", "expected"),
+    [
+        ("en-US", "Talk to a person", "“Talk to a person” is coming soon"),
+        ("zh-TW", "購買及啟用權益", "「購買及啟用權益」即將推出"),
+    ],
+)
+async def test_a_menu_button_starts_its_journey_and_comes_back_to_the_menu(
+    journey_services, storage, locale, button, expected
+):
+    chat = Chat(storage, journey_services, locale=locale)
+    await chat.join()
+
+    replies = await chat.click(button)
+
+    assert replies[0].text.startswith(expected)
+    assert replies[-1].buttons == (MENU_EN if locale == "en-US" else MENU_ZH)
+
+
+async def test_the_menus_help_button_answers_and_offers_the_menu_again(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
+    await chat.join()
+
+    replies = await chat.click("Help")
+
+    assert "At any step you can type" in replies[0].text
+    assert replies[-1].buttons == MENU_EN
+
+
+async def test_the_language_buttons_switch_the_language(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
+    await chat.join()
+    await chat.say("language")
+
+    replies = await chat.click("繁體中文")
+
+    assert replies[0].text == "好的，從現在起我會用繁體中文和您對話。"
+    assert replies[1].buttons == MENU_ZH
+
+
+async def test_an_action_the_menu_does_not_know_re_asks_it(journey_services, storage):
+    chat = Chat(storage, journey_services, locale="en-US")
+    await chat.join()
+
+    replies = await chat.submit({"action": "no.such.button"}, text="Membership status")
+
+    assert replies[0].text.startswith("Sorry, I didn't catch that.")
+    assert replies[0].buttons == MENU_EN
+
+
+async def test_a_first_message_from_a_button_of_an_older_card_starts_its_journey(
+    journey_services, storage
+):
+    # (The contact-confirmed notice can be clicked in a conversation with no dialog running.)
+    chat = Chat(storage, journey_services, locale="en-US")
+
+    replies = await chat.submit({"action": "benefits"})
+
+    assert replies[0].text.startswith("“Buy and activate benefits” is coming soon")
 
 
 async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keeps_progress(

@@ -14,6 +14,7 @@ from services.contact_verification import (
 )
 from services.i18n import Locale, translator
 from services.membership import Actor, ChecklistItem, OrganizationStatus, Step, StepState
+from tests.support.chat import ADAPTIVE_CARD, card_parts
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -49,28 +50,27 @@ def _confirmation(status: VettingStatus, sub_status: VettingSubStatus) -> Confir
 def test_an_authorized_review_is_said_done_and_the_button_goes_to_the_next_step():
     confirmation = _confirmation(VettingStatus.AUTHORIZED, VettingSubStatus.NONE)
 
-    card = contact_confirmed(translator(Locale.EN_US), confirmation, _status(Step.AGREEMENT))
+    notice = contact_confirmed(translator(Locale.EN_US), confirmation, _status(Step.AGREEMENT))
 
-    content = card.attachments[0].content
-    assert content.text.startswith(
-        "✅ The primary contact of Contoso Taiwan Ltd., David Chen, confirmed their email address."
-    )
-    assert "The review of your legal business profile is complete." in content.text
-    [button] = content.buttons
-    assert (button.title, button.value) == (
-        "Continue: Accept the partner agreement", "Accept the partner agreement",
-    )  # fmt: skip
+    [attachment] = notice.attachments
+    assert attachment.content_type == ADAPTIVE_CARD
+    texts, [button] = card_parts(attachment.content)
+    assert texts == [
+        "✅ The primary contact of Contoso Taiwan Ltd., David Chen, confirmed their email address.",
+        "The review of your legal business profile is complete.",
+    ]
+    assert button["title"] == "Continue: Accept the partner agreement"
+    assert button["data"]["action"] == "accept_agreement"  # the menu item's stable id
+    assert button["data"]["msteams"]["text"] == "Accept the partner agreement"
 
 
 def test_an_address_outside_the_tenants_domains_waits_for_a_person_said_in_chinese():
     confirmation = _confirmation(VettingStatus.PENDING, VettingSubStatus.EMPLOYMENT_VERIFICATION)
 
-    card = contact_confirmed(translator(Locale.ZH_TW), confirmation, _status())
+    notice = contact_confirmed(translator(Locale.ZH_TW), confirmation, _status())
 
-    content = card.attachments[0].content
-    assert content.text.startswith(
-        "✅ Contoso Taiwan Ltd. 的主要連絡人 David Chen 已確認其電子郵件地址。"
-    )
-    assert "接下來會由專人確認" in content.text
-    [button] = content.buttons
-    assert button.title == button.value == translator(Locale.ZH_TW).gettext("Membership status")
+    texts, [button] = card_parts(notice.attachments[0].content)
+    assert texts[0] == "✅ Contoso Taiwan Ltd. 的主要連絡人 David Chen 已確認其電子郵件地址。"
+    assert "接下來會由專人確認" in texts[1]
+    assert button["title"] == translator(Locale.ZH_TW).gettext("Membership status")
+    assert button["data"]["action"] == "status"

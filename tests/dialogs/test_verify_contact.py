@@ -197,9 +197,9 @@ async def test_the_email_is_sent_again_until_the_hourly_limit_then_says_when_it_
     sent = []
     for _ in range(2):
         await chat.say("Verify the primary contact")
-        sent.append(await chat.say("Send the email again"))
+        sent.append(await chat.click("Send the email again"))
     status = await chat.say("Verify the primary contact")
-    limited = await chat.say("Send the email again")
+    limited = await chat.click("Send the email again")
 
     assert sent[0][0].text == (
         "A new email is on its way to m***@contoso.example. "
@@ -245,7 +245,7 @@ async def test_back_to_the_menu_leaves_the_journey(storage, journey_services, un
     chat = chat_as(storage, journey_services)
     await chat.say("Verify the primary contact")
 
-    replies = await chat.say("Back to the menu")
+    replies = await chat.click("Back to the menu")
 
     assert replies[0].text.startswith("What would you like to do? Pick an option")
     assert await emails_queued(units) == 1
@@ -259,13 +259,13 @@ async def test_changing_the_contact_invalidates_the_old_link_and_emails_the_new_
     chat = chat_as(storage, journey_services)
     await chat.say("Verify the primary contact")
 
-    form = await chat.say("Change the primary contact")
+    form = await chat.click("Change the primary contact")
     contact = next(item for item in form[0].card["body"] if item.get("id") == "contact_email")
-    changes = await chat.submit(
-        {"action": "submit_profile", **PROFILE, "contact_first_name": "David",
-         "contact_last_name": "Chen", "contact_email": "david.chen@contoso.example"}
+    changes = await chat.click(
+        "Register now", {**PROFILE, "contact_first_name": "David", "contact_last_name": "Chen",
+                         "contact_email": "david.chen@contoso.example"}
     )  # fmt: skip
-    saved = await chat.say("Save and register")
+    saved = await chat.click("Save and register")
 
     assert contact["value"] == "mei.lin@contoso.example"  # the form shows the stored profile
     assert changes[0].text.startswith("These will change:")
@@ -299,7 +299,7 @@ async def test_without_a_contact_a_signed_in_admin_is_offered_the_profile_form(
     chat = chat_as(storage, journey_services, user="ana.silva")
 
     question = await chat.say("Verify the primary contact")
-    form = await chat.say("Give the profile now")
+    form = await chat.click("Give the profile now")
 
     assert question[0].text.startswith(
         "The legal business profile and its primary contact come first"
@@ -366,6 +366,8 @@ async def test_the_status_card_shows_the_last_email_until_the_contact_confirms(
     chat = chat_as(storage, journey_services)
 
     waiting = await chat.say("Membership status")
+    continued = await chat.click("Continue: Verify the primary contact")
+    await chat.click("Back to the menu")
     await send_outbox(units, clock)
     sent = await chat.say("Membership status")
     await journey_services.verification.confirm(token)
@@ -376,6 +378,7 @@ async def test_the_status_card_shows_the_last_email_until_the_contact_confirms(
         "⬜ Admin agent role\n\nLast email to m***@contoso.example: waiting to be sent"
     )
     assert waiting[0].buttons == ["Continue: Verify the primary contact"]
+    assert continued[0].text.startswith("Primary contact: m***@contoso.example.")
     assert sent[0].text.endswith("Last email to m***@contoso.example: sent 2026-11-24 09:00 UTC")
     assert "Last email" not in confirmed[0].text
 

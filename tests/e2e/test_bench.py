@@ -39,4 +39,4 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
     ours = results["configs"]["c_ours_sqlite"]["sample_replies"]
     assert ours["conversationUpdate"][0].startswith("message: Hello!")
     assert ours["help"][0].startswith("message: I guide Microsoft Partner Network members")
-    assert ours["status"][0] == "message: [application/vnd.microsoft.card.hero]"
+    assert ours["status"][0] == "message: [application/vnd.microsoft.card.adaptive]"

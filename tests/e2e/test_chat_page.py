@@ -208,3 +208,27 @@ async def test_a_newcomer_registers_confirms_from_the_outbox_email_and_sees_it_i
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await chat.screenshot(path=str(SCREENSHOTS / "contact-confirmed.png"), full_page=True)
     await context.close()
+
+
+async def test_acting_as_teams_a_demo_user_is_welcomed_once_and_sees_their_status_card(
+    browser, demo_chat_url
+):
+    # The page sends what Teams sends: an installation update as well as the conversation
+    # update, the user's tenant, channel msteams. The user still sees one welcome.
+    page = await browser.new_page()
+    bubbles = page.locator(".webchat__bubble__content")
+    await page.goto(f"{demo_chat_url}/?locale=en-US&user=mei.lin&teams=1")
+    assert await page.locator("#teams").is_checked()
+    await bubbles.filter(has_text="What would you like to do?").first.wait_for()
+    await page.wait_for_timeout(1000)  # time enough for a second welcome to show, were one sent
+
+    assert await bubbles.filter(has_text="Hello!").count() == 1
+
+    sendbox = page.locator("[data-id='webchat-sendbox-input']")
+    await sendbox.fill("Membership status")
+    await sendbox.press("Enter")
+    await bubbles.filter(has_text="Contoso Taiwan Ltd.").first.wait_for()
+    await bubbles.filter(has_text="Account setup:").first.wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / "chat-as-teams.png"), full_page=True)
+    await page.close()

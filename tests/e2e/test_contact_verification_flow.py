@@ -26,6 +26,7 @@ from services.membership import MembershipService, Step, StepState
 from services.settings import Settings
 from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import free_port, make_settings
+from tests.support.chat import card_parts
 from tests.support.connector import ConnectorStandIn, connector_stand_in
 from tests.support.smtp import SmtpSink, smtp_server
 
@@ -192,14 +193,13 @@ async def test_the_contact_confirms_from_the_email_and_the_requester_is_told_in_
 
                 [notice] = (await connector.wait_for(told + 1))[told:]
                 assert notice["_conversation"] == bot.conversation
-                card = notice["attachments"][0]["content"]
-                assert card["text"].startswith(
+                texts, [button] = card_parts(notice["attachments"][0]["content"])
+                assert texts[0].startswith(
                     "✅ The primary contact of Contoso Taiwan Ltd., Mei Lin, confirmed their email"
                 )
-                [button] = card["buttons"]
 
-                # The button continues the journey where it stands.
-                continued = await bot.send(button["value"])
+                # The button continues the journey where it stands (Teams sends its data).
+                continued = await bot.send(value=button["data"])
                 assert continued, "the button's answer"
 
                 # The link is spent: a second confirmation does nothing and says so.

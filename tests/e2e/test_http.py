@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import free_port, make_settings
+from tests.support.chat import card_parts
 
 
 def activity(text: str | None = "hi", **fields: object) -> dict[str, object]:
@@ -34,7 +35,7 @@ def texts_of(reply: dict[str, object]) -> list[str]:
     for item in reply["activities"]:  # type: ignore[union-attr]
         out.append(item.get("text") or "")
         for attachment in item.get("attachments") or []:
-            out.append(attachment["content"].get("text", ""))
+            out += card_parts(attachment["content"])[0]  # an Adaptive Card's texts
     return [t for t in out if t]
 
 

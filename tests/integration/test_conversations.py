@@ -171,3 +171,63 @@ async def test_a_conversation_the_channel_says_is_gone_is_not_posted_to_again_un
         assert await proactive.tell("mei.lin", lambda t: "hello again")
         [posted] = await connector.wait_for(1)
     assert posted["text"] == "hello again"
+
+
+async def test_uninstalling_from_a_conversation_stops_posting_there_for_everyone(references):
+    await references.remember(_reference("a:shared"))
+    await references.remember(_reference("a:shared").model_copy(update={"user_id": "david.chen"}))
+    await references.remember(_reference("a:other").model_copy(update={"user_id": "ana.silva"}))
+
+    await references.forget_conversation("a:shared")
+
+    assert await references.latest_for("mei.lin") is None
+    assert await references.latest_for("david.chen") is None
+    assert await references.latest_for("ana.silva") is not None
+
+
+def _channel(channel_id: str, team_id: str = "19:team@thread.tacv2", **fields: object):
+    from services.conversations import TeamChannel
+
+    values: dict[str, object] = {
+        "channel_id": channel_id,
+        "team_id": team_id,
+        "name": "Partner desk",
+        "tenant_id": "tenant-1",
+        "service_url": "https://smba.example/apac/",
+        "document": {"conversation": {"id": channel_id}},
+        "installed_by": "mei.lin",
+    }
+    values.update(fields)
+    return TeamChannel.model_validate(values)
+
+
+async def test_team_channels_are_recorded_refreshed_and_forgotten_with_their_team(
+    references, clock
+):
+    channels = references.channels
+    await channels.record(_channel("19:general@thread.tacv2"))
+    await channels.record(_channel("19:other@thread.tacv2", team_id="19:another@thread.tacv2",
+                                   tenant_id="tenant-2"))  # fmt: skip
+
+    await channels.refresh(
+        "19:general@thread.tacv2", "https://smba.example/emea/", {"serviceUrl": "emea"}
+    )
+    await channels.refresh("19:unknown@thread.tacv2", "https://x.example/", {})
+
+    general = await channels.get("19:general@thread.tacv2")
+    assert general is not None and general.active
+    assert (general.service_url, general.document, general.installed_by) == (
+        "https://smba.example/emea/", {"serviceUrl": "emea"}, "mei.lin",
+    )  # fmt: skip
+    assert await channels.get("19:unknown@thread.tacv2") is None
+    assert [c.channel_id for c in await channels.active("tenant-1")] == ["19:general@thread.tacv2"]
+
+    await channels.forget_team("19:team@thread.tacv2")
+    assert await channels.active("tenant-1") == []
+    assert [c.channel_id for c in await channels.active()] == ["19:other@thread.tacv2"]
+
+    # Installing again makes the channel active again.
+    clock.at += timedelta(days=1)
+    await channels.record(_channel("19:general@thread.tacv2", installed_by="david.chen"))
+    again = await channels.get("19:general@thread.tacv2")
+    assert again is not None and again.active and again.installed_by == "david.chen"

@@ -26,6 +26,9 @@ def build_bot(storage: Storage, services: JourneyServices) -> MembershipBot:
     return MembershipBot(storage, conversation_state, user_state, dialog)
 
 
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+
+
 @dataclass
 class Reply:
     """What the user sees of one bot message: its text and its buttons' titles."""
@@ -33,9 +36,39 @@ class Reply:
     text: str
     buttons: list[str] = field(default_factory=list)
     card: dict[str, Any] | None = None  # an Adaptive Card, as sent
+    actions: list[dict[str, Any]] = field(default_factory=list)  # its buttons, as sent
 
     def __str__(self) -> str:
         return "\n".join([self.text, *self.buttons])
+
+
+def card_parts(card: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
+    """An Adaptive Card's texts and its buttons (``Action.*``), in reading order."""
+    texts: list[str] = []
+    actions: list[dict[str, Any]] = []
+
+    def walk(item: Any) -> None:
+        if isinstance(item, list):
+            for element in item:
+                walk(element)
+            return
+        if not isinstance(item, dict):
+            return
+        kind = item.get("type", "")
+        if kind == "TextBlock":
+            texts.append(item.get("text", ""))
+        elif kind == "RichTextBlock":
+            texts.append("".join(run.get("text", "") for run in item.get("inlines", [])))
+        elif kind == "FactSet":
+            texts.extend(f"{fact['title']}: {fact['value']}" for fact in item.get("facts", []))
+        elif kind.startswith("Action."):
+            actions.append(item)
+            return
+        for key in ("body", "items", "columns", "actions"):
+            walk(item.get(key))
+
+    walk(card)
+    return texts, actions
 
 
 def _reply(activity: Activity) -> Reply:
@@ -43,10 +76,11 @@ def _reply(activity: Activity) -> Reply:
     buttons: list[str] = []
     for attachment in activity.attachments or []:
         content = attachment.content
-        if attachment.content_type == "application/vnd.microsoft.card.adaptive":
-            blocks = [b["text"] for b in content["body"] if b.get("type") == "TextBlock"]
-            titles = [a["title"] for a in content.get("actions", [])]
-            return Reply("\n".join([text, *blocks]).strip(), titles, content)
+        if attachment.content_type == ADAPTIVE_CARD:
+            blocks, actions = card_parts(content)
+            text = "\n\n".join(part for part in (text, *blocks) if part)
+            titles = [action["title"] for action in actions]
+            return Reply(text, titles, content, actions)
         card_text = (
             getattr(content, "text", None) or (content or {}).get("text", "") if content else ""
         )
@@ -70,6 +104,8 @@ class Chat:
         timezone: str | None = None,
         user_id: str = "user-1",
         conversation_id: str = "conversation-1",
+        tenant_id: str | None = None,
+        channel_id: str | None = None,
     ) -> None:
         self.bot = build_bot(storage, services)
         self.adapter = TestAdapter(self.bot.on_turn)
@@ -77,18 +113,27 @@ class Chat:
         self.locale = locale
         self.timezone = timezone  # an IANA name, as a client sends in localTimezone
         self.user = ChannelAccount(id=user_id, name=user_id)
-        self.conversation = ConversationAccount(id=conversation_id)
+        self.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant_id)
+        self.tenant_id = tenant_id  # as Teams sends it, in channelData and the conversation
+        self.channel_id = channel_id
+        self.sent: list[Activity] = []  # every message the bot sent, as sent
+        self._buttons: list[dict[str, Any]] = []  # every card button seen, newest last
 
     async def _send(self, activity: Activity) -> list[Reply]:
         activity.from_property = self.user
         activity.conversation = self.conversation
         activity.locale = activity.locale or self.locale
         activity.local_timezone = activity.local_timezone or self.timezone
+        activity.channel_id = activity.channel_id or self.channel_id
+        if self.tenant_id is not None:
+            activity.channel_data = {"tenant": {"id": self.tenant_id}}
         await self.adapter.receive_activity(activity)
         replies = []
         while (reply := self.adapter.get_next_activity()) is not None:
             if reply.type == ActivityTypes.message:
+                self.sent.append(reply)
                 replies.append(_reply(reply))
+                self._buttons += replies[-1].actions
         return replies
 
     async def join(self) -> list[Reply]:
@@ -101,9 +146,32 @@ class Chat:
             )
         )
 
-    async def submit(self, value: dict[str, Any]) -> list[Reply]:
-        """Submit an Adaptive Card's inputs (what a card's submit button sends)."""
-        return await self._send(Activity(type=ActivityTypes.message, value=value))
+    async def submit(self, value: dict[str, Any], *, text: str | None = None) -> list[Reply]:
+        """Send ``value`` as a card's button does (Teams adds a messageBack's ``text``)."""
+        return await self._send(Activity(type=ActivityTypes.message, value=value, text=text))
+
+    async def click(self, title: str, inputs: dict[str, Any] | None = None) -> list[Reply]:
+        """Click the newest card button titled ``title``, as Teams sends an ``Action.Submit``.
+
+        The button's ``data`` arrives as the message's ``value`` (with the card's ``inputs``
+        merged in, unless the button takes none); a messageBack button also sends its
+        ``text``, and Teams puts its ``msteams.value`` into ``value``.
+        """
+        button = next((b for b in reversed(self._buttons) if b.get("title") == title), None)
+        if button is None:
+            seen = sorted({b.get("title", "") for b in self._buttons})
+            raise AssertionError(f"no button {title!r} was shown; buttons seen: {seen}")
+        data = dict(button.get("data") or {})
+        teams = data.pop("msteams", None) or {}
+        value: dict[str, Any] = {}
+        if str(button.get("associatedInputs", "auto")).lower() != "none":
+            value.update(inputs or {})
+        value.update(data)
+        if isinstance(teams.get("value"), dict):
+            value.update(teams["value"])
+        return await self._send(
+            Activity(type=ActivityTypes.message, value=value, text=teams.get("text"))
+        )
 
     async def say(self, text: str, *, locale: str | None = None) -> list[Reply]:
         """Send ``text`` and return the bot's replies."""

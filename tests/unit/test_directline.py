@@ -214,3 +214,79 @@ async def test_without_the_web_chat_bundle_the_page_says_how_to_get_it(bot, tmp_
 
         assert response.status == 503
         assert "make webchat" in await response.text()
+
+
+TENANT = "7f3c2a10-0000-4000-8000-000000c0de01"
+
+
+@pytest.fixture
+async def teams_client(bot, tmp_path):
+    async def demo_users() -> list[dict[str, str | None]]:
+        return [
+            {"id": "mei.lin", "name": "Mei Lin", "tenantId": TENANT},
+            {"id": "olivia.wang", "name": "Olivia Wang", "tenantId": None},
+        ]
+
+    app = web.Application()
+    setup_directline(
+        app, deliver=bot.deliver, webchat_js=tmp_path / "webchat.js", demo_users=demo_users
+    )
+    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+        yield test_client
+
+
+async def _start_as_teams(client: TestClient, user: str) -> tuple[str, dict[str, str]]:
+    generated = await client.post(
+        "/v3/directline/tokens/generate",
+        json={"user": {"id": user, "name": user}, "locale": "zh-TW", "teams": True},
+    )
+    token = (await generated.json())["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    started = await client.post("/v3/directline/conversations", headers=headers)
+    return (await started.json())["conversationId"], headers
+
+
+async def test_acting_as_teams_starts_with_an_installation_and_stamps_what_teams_sends(
+    teams_client, bot
+):
+    conversation, headers = await _start_as_teams(teams_client, "mei.lin")
+    await teams_client.post(
+        f"/v3/directline/conversations/{conversation}/activities",
+        json={"type": "message", "text": "hi", "from": {"id": "mei.lin", "role": "user"}},
+        headers=headers,
+    )
+
+    installation, update, message = bot.received
+    assert (installation["type"], installation["action"]) == ("installationUpdate", "add")
+    assert update["type"] == "conversationUpdate"
+    for activity in bot.received:
+        assert activity["channelId"] == "msteams"
+        assert activity["channelData"]["tenant"] == {"id": TENANT}
+        assert activity["conversation"] == {
+            "id": conversation, "tenantId": TENANT, "conversationType": "personal",
+        }  # fmt: skip
+        assert activity["from"]["aadObjectId"] == "mei.lin"
+        assert activity["locale"] == "zh-TW"
+    assert message["text"] == "hi"
+
+
+async def test_acting_as_teams_a_demo_user_without_a_tenant_sends_none(teams_client, bot):
+    await _start_as_teams(teams_client, "olivia.wang")
+
+    assert [a["channelId"] for a in bot.received] == ["msteams", "msteams"]
+    assert all("channelData" not in a and "tenantId" not in a["conversation"]
+               for a in bot.received)  # fmt: skip
+
+
+async def test_without_acting_as_teams_the_activities_are_web_chats(teams_client, bot):
+    generated = await teams_client.post(
+        "/v3/directline/tokens/generate", json={"user": {"id": "mei.lin"}}
+    )
+    token = (await generated.json())["token"]
+    await teams_client.post(
+        "/v3/directline/conversations", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    [update] = bot.received
+    assert update["channelId"] == "webchat" and "channelData" not in update
+    assert update["conversation"] == {"id": update["conversation"]["id"]}
