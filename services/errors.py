@@ -7,9 +7,13 @@
     ├── RenewalNotOpen           too early to renew (carries the date it opens)
     ├── ResendLimited            too many verification emails to one contact (carries when the
     │                            next one is allowed)
-    └── MailDeliveryError        a mail transport did not take a message: ``permanent`` when
-                                 resending cannot help (a refused mailbox), else temporary
-                                 (carries the server's ``retry_after`` when it gave one)
+    ├── MailDeliveryError        a mail transport did not take a message: ``permanent`` when
+    │                            resending cannot help (a refused mailbox), else temporary
+    │                            (carries the server's ``retry_after`` when it gave one)
+    ├── SignInRefused            the identity provider refused the user's sign-in token
+    │                            (expired, revoked, consent or MFA missing): sign in again
+    └── IdentityUnavailable      the identity provider could not answer now (unreachable,
+                                 throttled, failing, misconfigured); trying later may help
 
 Dialogs and the bot turn these into words for the user; nothing here knows about chat.
 """
@@ -19,11 +23,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 __all__ = [
+    "IdentityUnavailable",
     "MailDeliveryError",
     "NotFound",
     "RenewalNotOpen",
     "ResendLimited",
     "ServiceError",
+    "SignInRefused",
     "StorageConflict",
     "ViewOnlyRecord",
 ]
@@ -86,3 +92,28 @@ class MailDeliveryError(ServiceError):
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class SignInRefused(ServiceError):
+    """The identity provider refused the user's sign-in token.
+
+    The token expired or was revoked, or the user must consent or pass multi-factor
+    authentication first: asking the user to sign in again may help. ``reason`` names the
+    provider's error (``invalid_grant``, ``interaction_required``) and never carries a token.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class IdentityUnavailable(ServiceError):
+    """The identity provider (Microsoft Entra ID, Microsoft Graph) could not answer now.
+
+    Unreachable, throttled beyond the wait allowed, failing, or refusing the app itself (a
+    wrong secret, a missing permission). ``reason`` is fit to log: it never carries a token.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

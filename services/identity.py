@@ -2,8 +2,11 @@
 
 ``IdentityService`` is the port. ``DirectoryIdentityService``, the embedded default, reads
 tenants and users from a JSON directory file (``services/demo/directory.json`` ships with
-demo users); the Microsoft Graph implementation (single sign-on, then ``/me/memberOf`` and
-``/organization``) comes later behind the same protocol.
+demo users) and knows everyone from the start. ``MsalGraphIdentityService``
+(``services.graph_identity``) learns about a user only when they sign in: Teams single sign-on
+gives the bot a token, ``sign_in`` trades it for Microsoft Graph's view of the user
+(``/me/memberOf``, ``/organization``), and later lookups answer from what it remembered.
+A caller checks ``requires_sign_in`` to know which kind it holds.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+from services.errors import IdentityUnavailable
 
 __all__ = [
     "DEMO_DIRECTORY",
@@ -57,6 +62,21 @@ class _Directory(BaseModel):
 class IdentityService(Protocol):
     """Answers who a user is and what they may do."""
 
+    @property
+    def requires_sign_in(self) -> bool:
+        """Whether a user must sign in (Teams single sign-on, then ``sign_in``) to be known."""
+        ...
+
+    async def sign_in(self, user_token: str) -> DirectoryUser:
+        """The user behind this single sign-on token, as the directory tells it.
+
+        The user and their tenant are remembered, so ``user`` and ``tenant`` answer for them
+        later without a token. The token is used once and kept nowhere a caller can see.
+        Raises ``SignInRefused`` when the token was refused (ask the user to sign in again)
+        and ``IdentityUnavailable`` when the directory cannot answer now.
+        """
+        ...
+
     async def user(self, user_id: str) -> DirectoryUser | None:
         """The user with ``user_id``, if the directory knows them."""
         ...
@@ -86,6 +106,17 @@ class DirectoryIdentityService:
         """Read and validate a directory file."""
         directory = _Directory.model_validate(json.loads(path.read_text(encoding="utf-8")))
         return cls(directory.tenants, directory.users)
+
+    @property
+    def requires_sign_in(self) -> bool:
+        """No: the file names every user already."""
+        return False
+
+    async def sign_in(self, user_token: str) -> DirectoryUser:
+        """Refuse: a directory file cannot read a sign-in token."""
+        raise IdentityUnavailable(
+            "the directory file has no sign-in; set IDENTITY_PROVIDER=graph to use single sign-on"
+        )
 
     async def user(self, user_id: str) -> DirectoryUser | None:
         """The user with ``user_id``."""

@@ -1,103 +1,43 @@
 """The Graph mailer with MSAL for real, against a local HTTPS stand-in for Entra ID and Graph.
 
-One aiohttp server on 127.0.0.1, with a self-signed certificate made here, answers what MSAL's
-client-credential flow asks of ``https://127.0.0.1:PORT/<tenant>`` (the OpenID configuration,
-then the token endpoint) and Graph's ``sendMail``. MSAL runs in its worker thread and talks
-through a ``requests.Session`` that trusts that certificate and reaches the stand-in only.
+One aiohttp server on 127.0.0.1, with a self-signed certificate (``tests.support.https``),
+answers what MSAL's client-credential flow asks of ``https://127.0.0.1:PORT/<tenant>`` (the
+OpenID configuration, then the token endpoint) and Graph's ``sendMail``. MSAL runs in its
+worker thread and talks through a ``requests.Session`` that trusts that certificate and
+reaches the stand-in only.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import secrets
-import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from aiohttp import ClientSession, TCPConnector, web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import SecretStr
 
 from services.errors import MailDeliveryError
 from services.i18n import Locale
 from services.mailer import GRAPH_SCOPE, GraphMailer, MsalAppTokenProvider
 from tests.integration.test_mailer import CONTACT, verification_email
+from tests.support.https import (
+    Certificate,
+    StandInOnly,
+    self_signed_certificate,
+    serving_https,
+    stand_in_session,
+    trusting_tls,
+)
 
 TENANT = "contoso.onmicrosoft.com"
 CLIENT_ID = "6c3f1b9e-2d4a-4f0e-9b7a-0d5e8c1a2b3c"
 SENDER = "assistant@contoso.example"
-
-
-@dataclass(frozen=True)
-class Certificate:
-    """A self-signed server certificate for 127.0.0.1 and localhost, as PEM files."""
-
-    cert: Path
-    key: Path
-
-
-def self_signed_certificate(folder: Path) -> Certificate:
-    """Make a certificate that is its own issuer, valid for a day either side of now."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.now(UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        # Its own trust anchor: a CA that may only vouch for itself, as strict OpenSSL wants.
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "stand-in.crt", folder / "stand-in.key"
-    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return Certificate(cert_file, key_file)
 
 
 class EntraAndGraphStandIn:
@@ -171,23 +111,6 @@ class EntraAndGraphStandIn:
         return web.Response(status=202, headers={"request-id": secrets.token_hex(8)})
 
 
-class StandInOnly(requests.adapters.HTTPAdapter):
-    """Lets MSAL reach the stand-in; records and refuses every other address it tries."""
-
-    def __init__(self, root: str) -> None:
-        super().__init__()
-        self.root = root
-        self.refused: list[str] = []
-
-    def send(
-        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
-    ) -> requests.Response:
-        if not str(request.url).startswith(f"{self.root}/"):
-            self.refused.append(str(request.url))
-            raise requests.ConnectionError(f"not the stand-in: {request.url}")
-        return super().send(request, *args, **kwargs)
-
-
 @dataclass
 class Deployment:
     """The stand-in, its address and certificate, and what MSAL was allowed to reach."""
@@ -203,21 +126,6 @@ def certificate(tmp_path: Path) -> Certificate:
     return self_signed_certificate(tmp_path)
 
 
-@asynccontextmanager
-async def serving_https(app: web.Application, certificate: Certificate) -> AsyncIterator[str]:
-    """Serve ``app`` over TLS on a free port of 127.0.0.1; yield its root URL."""
-    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    tls.load_cert_chain(certificate.cert, certificate.key)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls).start()
-        [(_host, port)] = runner.addresses
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
-
-
 @pytest.fixture
 async def deployment(certificate: Certificate) -> AsyncIterator[Deployment]:
     stand_in = EntraAndGraphStandIn(client_secret=secrets.token_urlsafe(30))
@@ -228,13 +136,7 @@ async def deployment(certificate: Certificate) -> AsyncIterator[Deployment]:
 @pytest.fixture
 def msal_session(deployment: Deployment) -> Iterator[requests.Session]:
     """The session MSAL talks through: it trusts the stand-in's certificate, and nothing else."""
-    with requests.Session() as session:
-        # Without this, REQUESTS_CA_BUNDLE would override ``verify`` and proxy variables
-        # would route loopback traffic away.
-        session.trust_env = False
-        session.verify = str(deployment.certificate.cert)
-        session.mount("http://", deployment.guard)
-        session.mount("https://", deployment.guard)
+    with stand_in_session(deployment.certificate, deployment.guard) as session:
         yield session
 
 
@@ -250,8 +152,9 @@ async def graph_mailer(
         authority_host=deployment.root,
         http_client=msal_session,
     )
-    tls = ssl.create_default_context(cafile=deployment.certificate.cert)
-    async with ClientSession(connector=TCPConnector(ssl=tls)) as session:
+    async with ClientSession(
+        connector=TCPConnector(ssl=trusting_tls(deployment.certificate))
+    ) as session:
         yield GraphMailer(session, tokens, SENDER, graph_url=deployment.root, timeout=5)
 
 
