@@ -21,6 +21,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from botbuilder.core.teams import TeamsSSOTokenExchangeMiddleware
 from botbuilder.schema import Activity
 from pydantic import ValidationError
 
@@ -48,7 +49,8 @@ from services.contact_verification import (
 )
 from services.conversations import ConversationReferences, SqlConversationReferences
 from services.demo_data import load_demo
-from services.identity import DirectoryIdentityService, IdentityService
+from services.graph_identity import create_identity_service
+from services.identity import IdentityService
 from services.logs import configure_logging
 from services.mailer import create_mailer
 from services.membership import MembershipService
@@ -118,7 +120,7 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
                 state=SqlAlchemyStateRepository(engine),
                 ready=lambda: db.ping(engine),
                 membership=MembershipService(units, clock),
-                identity=DirectoryIdentityService.from_file(settings.directory_file),
+                identity=create_identity_service(settings, http),
                 verification=EmailContactVerification.from_settings(
                     settings, units, clock, wake=queued
                 ),
@@ -157,7 +159,12 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
         user_state = FastUserState(storage)
         user_profile = user_state.create_property("UserProfile")
         journeys = JourneyServices(services.membership, services.identity, services.verification)
-        dialog = MainDialog(user_profile, journeys)
+        connection = settings.oauth_connection_name or None
+        dialog = MainDialog(user_profile, journeys, sign_in_connection=connection)
+        if connection and services.identity.requires_sign_in:
+            # Teams may send one token exchange per signed-in client: the SQL storage lets
+            # exactly one of them through, across instances.
+            app[ADAPTER].use(TeamsSSOTokenExchangeMiddleware(storage, connection))
         keeper = ReferenceKeeper(services.references)
         app[BOT] = MembershipBot(storage, conversation_state, user_state, dialog, references=keeper)
         app[READY] = services.ready

@@ -36,6 +36,7 @@ class _SdkConfiguration:
     APP_PASSWORD: str
     APP_TYPE: str
     APP_TENANTID: str
+    OAUTH_URL: str | None  # the Bot Framework token service; None: the SDK's default
 
 
 class MembershipAdapter(CloudAdapter):
@@ -81,6 +82,7 @@ def create_adapter(settings: Settings) -> MembershipAdapter:
         APP_PASSWORD=settings.microsoft_app_password.get_secret_value(),
         APP_TYPE=settings.microsoft_app_type.value,
         APP_TENANTID=settings.microsoft_app_tenant_id,
+        OAUTH_URL=settings.bot_oauth_url or None,
     )
     authentication = CachingBotFrameworkAuthentication(
         ConfigurationBotFrameworkAuthentication(configuration)

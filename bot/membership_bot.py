@@ -143,6 +143,18 @@ class MembershipBot(TeamsActivityHandler):
         response: InvokeResponse | None = await super().on_invoke_activity(turn_context)
         return response
 
+    async def on_teams_signin_verify_state(self, turn_context: TurnContext) -> None:
+        """A sign-in finished (``signin/verifyState``): the sign-in prompt takes it."""
+        await self._run_dialog(turn_context)
+
+    async def on_teams_signin_token_exchange(self, turn_context: TurnContext) -> None:
+        """Teams single sign-on (``signin/tokenExchange``): the sign-in prompt takes the token.
+
+        ``TeamsSSOTokenExchangeMiddleware`` has already exchanged it and let only one of the
+        duplicates through; the prompt answers the invoke itself.
+        """
+        await self._run_dialog(turn_context)
+
     async def _install(self, turn_context: TurnContext) -> None:
         if await self._greeted.get(turn_context, False):
             return

@@ -33,6 +33,7 @@ from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import LocalizedTextPrompt, ask
 from dialogs.renew_dialog import RenewDialog
+from dialogs.sign_in_dialog import SignInDialog
 from dialogs.status_dialog import StatusDialog
 from dialogs.texts import save_locale, texts
 from dialogs.verify_contact_dialog import VerifyContactDialog
@@ -58,8 +59,23 @@ class MainDialog(InterruptibleDialog):
 
     MENU_PROMPT = "menu_prompt"
 
-    def __init__(self, user_profile: StatePropertyAccessor, services: JourneyServices) -> None:
+    def __init__(
+        self,
+        user_profile: StatePropertyAccessor,
+        services: JourneyServices,
+        *,
+        sign_in_connection: str | None = None,
+    ) -> None:
         super().__init__(MainDialog.__name__, user_profile)
+        self._services = services
+        # Single sign-on before a journey, when the identity service knows users by token only.
+        self._sign_in = (
+            SignInDialog(services, sign_in_connection)
+            if sign_in_connection and services.identity.requires_sign_in
+            else None
+        )
+        if self._sign_in is not None:
+            self.add_dialog(self._sign_in)
         self.add_dialog(LocalizedTextPrompt(self.MENU_PROMPT, self._recognize_menu))
         create_account = CreateAccountDialog(services)
         self._journeys: dict[Intent, Dialog] = {
@@ -72,7 +88,8 @@ class MainDialog(InterruptibleDialog):
         }
         for journey in self._journeys.values():
             self.add_dialog(journey)
-        self.add_dialog(WaterfallDialog("main", [self.menu_step, self.route_step, self.loop_step]))
+        steps = [self.menu_step, self.route_step, self.journey_step, self.loop_step]
+        self.add_dialog(WaterfallDialog("main", steps))
         self.initial_dialog_id = "main"
         # A typed label is accepted in either language (the user may have switched language
         # since the buttons were drawn); a button sends its menu item's ``Intent`` value.
@@ -124,9 +141,23 @@ class MainDialog(InterruptibleDialog):
         )
 
     async def route_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Sign the user in first when a journey needs to know them and cannot yet."""
+        intent = Intent(step.result)
+        step.values["intent"] = intent.value
+        if (
+            self._sign_in is not None
+            and intent in self._journeys
+            and await self._services.user(step.context) is None
+        ):
+            return await step.begin_dialog(self._sign_in.id)
+        return await step.next(True)
+
+    async def journey_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Start the chosen journey, or say honestly that it is not built yet."""
         t = texts(step.context)
-        intent = Intent(step.result)
+        intent = Intent(step.values["intent"])
+        if step.result is False:  # the sign-in did not complete; the user was told why
+            return await step.next(None)
         if (journey := self._journeys.get(intent)) is not None:
             return await step.begin_dialog(journey.id)
         if intent is Intent.HELP:

@@ -247,6 +247,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("OAUTH_CONNECTION_NAME", "oauth_connection_name"),
         description="The Azure Bot's OAuth connection for Teams single sign-on (graph only).",
     )
+    bot_oauth_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("BOT_OAUTH_URL", "bot_oauth_url"),
+        description="The Bot Framework token service the OAuth connection lives in; empty: the "
+        "public cloud's (https://api.botframework.com). Set it for a sovereign cloud.",
+    )
     identity_authority_host: str = Field(
         default="https://login.microsoftonline.com",
         validation_alias=AliasChoices("IDENTITY_AUTHORITY_HOST", "identity_authority_host"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from botbuilder.core import Storage
 from botbuilder.core.adapters import TestAdapter
+from botbuilder.core.teams import TeamsSSOTokenExchangeMiddleware
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
 from bot.adapter import on_turn_error
@@ -18,11 +19,15 @@ from dialogs.people import JourneyServices
 __all__ = ["Chat", "Reply", "build_bot"]
 
 
-def build_bot(storage: Storage, services: JourneyServices) -> MembershipBot:
+def build_bot(
+    storage: Storage, services: JourneyServices, *, sign_in_connection: str | None = None
+) -> MembershipBot:
     """Wire the bot exactly as ``app.create_app`` does, on ``storage`` and ``services``."""
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
-    dialog = MainDialog(user_state.create_property("UserProfile"), services)
+    dialog = MainDialog(
+        user_state.create_property("UserProfile"), services, sign_in_connection=sign_in_connection
+    )
     return MembershipBot(storage, conversation_state, user_state, dialog)
 
 
@@ -81,14 +86,11 @@ def _reply(activity: Activity) -> Reply:
             text = "\n\n".join(part for part in (text, *blocks) if part)
             titles = [action["title"] for action in actions]
             return Reply(text, titles, content, actions)
-        card_text = (
-            getattr(content, "text", None) or (content or {}).get("text", "") if content else ""
-        )
-        text = "\n".join(part for part in (text, card_text) if part)
-        raw_buttons = getattr(content, "buttons", None) or (
-            content.get("buttons", []) if isinstance(content, dict) else []
-        )
-        buttons += [getattr(b, "title", None) or b.get("title", "") for b in raw_buttons]
+        # Other cards (the sign-in card): an SDK model or a dict.
+        fields = content if isinstance(content, dict) else vars(content) if content else {}
+        text = "\n".join(part for part in (text, fields.get("text") or "") if part)
+        for button in fields.get("buttons") or []:
+            buttons.append(button.get("title", "") if isinstance(button, dict) else button.title)
     return Reply(text, buttons)
 
 
@@ -106,10 +108,13 @@ class Chat:
         conversation_id: str = "conversation-1",
         tenant_id: str | None = None,
         channel_id: str | None = None,
+        sign_in_connection: str | None = None,
     ) -> None:
-        self.bot = build_bot(storage, services)
+        self.bot = build_bot(storage, services, sign_in_connection=sign_in_connection)
         self.adapter = TestAdapter(self.bot.on_turn)
         self.adapter.on_turn_error = on_turn_error
+        if sign_in_connection and services.identity.requires_sign_in:  # as app.create_app does
+            self.adapter.use(TeamsSSOTokenExchangeMiddleware(storage, sign_in_connection))
         self.locale = locale
         self.timezone = timezone  # an IANA name, as a client sends in localTimezone
         self.user = ChannelAccount(id=user_id, name=user_id)
@@ -172,6 +177,10 @@ class Chat:
         return await self._send(
             Activity(type=ActivityTypes.message, value=value, text=teams.get("text"))
         )
+
+    async def invoke(self, name: str, value: dict[str, Any]) -> list[Reply]:
+        """Send an invoke activity (Teams' ``signin/tokenExchange``, say); return the messages."""
+        return await self._send(Activity(type=ActivityTypes.invoke, name=name, value=value))
 
     async def say(self, text: str, *, locale: str | None = None) -> list[Reply]:
         """Send ``text`` and return the bot's replies."""
