@@ -8,8 +8,9 @@ plain text and once as HTML (escaped), and each message carries both as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime as rfc5322_date
@@ -19,9 +20,10 @@ from pathlib import Path
 from babel.dates import format_date, format_time, get_datetime_format
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.i18n import Locale, translator
+from services.i18n import N_, Locale, translator
+from services.membership import Step
 
-__all__ = ["TEMPLATES_DIR", "EmailComposer", "VerificationRequest"]
+__all__ = ["TEMPLATES_DIR", "EmailComposer", "RenewalReminderEmail", "VerificationRequest"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -36,6 +38,30 @@ class VerificationRequest:
     requested_by: str  # the requester's display name
     link: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class RenewalReminderEmail:
+    """What a renewal reminder email tells its reader."""
+
+    recipient_name: str
+    recipient_email: str
+    organization: str  # the legal name
+    expiry_date: date
+    days_left: int  # negative once expired
+    legacy: bool  # kept in the legacy Partner Membership Center: cannot be renewed there
+    view_only: bool  # legacy and expired
+    pending_steps: Sequence[Step] = ()  # the account-creation steps not done yet
+
+
+# The chat's names of the journey's steps (dialogs/journey_dialog.py), for the email.
+_STEP_NAMES = {
+    Step.SIGN_IN: N_("Sign in as a global administrator"),
+    Step.LEGAL_PROFILE: N_("Legal business profile and primary contact"),
+    Step.CONTACT_VERIFICATION: N_("Primary contact's email confirmed"),
+    Step.AGREEMENT: N_("Partner agreement accepted"),
+    Step.ADMIN_AGENT: N_("Admin agent role"),
+}
 
 
 class EmailComposer:
@@ -103,6 +129,96 @@ class EmailComposer:
             to=Address(display_name=request.contact_name, addr_spec=request.contact_email),
             now=now,
             values={"words": words, "link": request.link, "sender": self.sender.display_name},
+        )
+
+    def renewal_reminder(
+        self, reminder: RenewalReminderEmail, locale: Locale, *, now: datetime
+    ) -> EmailMessage:
+        """The email reminding a recipient that the membership expires, in ``locale``."""
+        t = translator(locale)
+        organization = reminder.organization
+        expiry = format_date(reminder.expiry_date, "long", locale=locale.gettext_name)
+        days = reminder.days_left
+        if days > 0:
+            subject = t.gettext(
+                "The membership of {organization} expires on {expiry}",
+                organization=organization,
+                expiry=expiry,
+            )
+        elif days == 0:
+            subject = t.gettext(
+                "The membership of {organization} expires today", organization=organization
+            )
+        else:
+            subject = t.gettext(
+                "The membership of {organization} expired on {expiry}",
+                organization=organization,
+                expiry=expiry,
+            )
+        if days > 1:
+            lead = t.gettext(
+                "The Microsoft Partner Network membership of {organization} expires in {days} "
+                "days, on {expiry}.",
+                organization=organization,
+                days=days,
+                expiry=expiry,
+            )
+        elif days == 1:
+            lead = t.gettext(
+                "The Microsoft Partner Network membership of {organization} expires tomorrow, "
+                "{expiry}.",
+                organization=organization,
+                expiry=expiry,
+            )
+        elif days == 0:
+            lead = t.gettext(
+                "The Microsoft Partner Network membership of {organization} expires today, "
+                "{expiry}.",
+                organization=organization,
+                expiry=expiry,
+            )
+        else:
+            lead = t.gettext(
+                "The Microsoft Partner Network membership of {organization} expired on {expiry}.",
+                organization=organization,
+                expiry=expiry,
+            )
+        if reminder.legacy:
+            action = t.gettext(
+                "The membership is kept in the legacy Partner Membership Center, where it cannot "
+                "be renewed: create {organization}'s Partner Center account first, then renew it "
+                "there.",
+                organization=organization,
+            )
+            if reminder.view_only:
+                view_only = t.gettext("Its record is view-only until then.")
+                action = f"{action} {view_only}"
+        else:
+            action = t.gettext(
+                "To renew it, choose “Renew now” in the chat with me in Microsoft Teams, or go to "
+                "Partner Center (https://partner.microsoft.com/dashboard)."
+            )
+        words = {
+            "greeting": t.gettext("Hello {name},", name=reminder.recipient_name),
+            "lead": lead,
+            "action": action,
+            "steps_intro": t.gettext("Still to do to set up the Partner Center account:"),
+            "steps": [t.gettext(_STEP_NAMES[step]) for step in reminder.pending_steps],
+            "why": t.gettext(
+                # Not ending on the name: legal names often end with a stop ("Ltd.").
+                "You receive this reminder because {organization} lists you as a global "
+                "administrator or as its primary contact.",
+                organization=organization,
+            ),
+            "footer": t.gettext("This email was sent automatically; replies are not read."),
+        }
+        return self._message(
+            "renewal_reminder",
+            locale,
+            subject=subject,
+            to=Address(display_name=reminder.recipient_name, addr_spec=reminder.recipient_email),
+            now=now,
+            values={"words": words, "sender": self.sender.display_name},
         )
 
     def _message(

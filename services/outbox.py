@@ -63,6 +63,7 @@ class EmailKind(StrEnum):
     """What an email is for."""
 
     CONTACT_VERIFICATION = "contact_verification"
+    RENEWAL_REMINDER = "renewal_reminder"
 
 
 async def enqueue(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -30,8 +31,11 @@ __all__ = [
     "EmailOutboxRow",
     "MembershipEventRow",
     "MembershipRow",
+    "OrganizationMemberRow",
     "OrganizationRow",
     "PrimaryContactRow",
+    "ReminderDeliveryRow",
+    "ReminderPreferenceRow",
     "TeamChannelRow",
 ]
 
@@ -93,6 +97,8 @@ class MembershipRow(Base):
     """An organization's Microsoft Partner Network membership."""
 
     __tablename__ = "memberships"
+    # The renewal reminders' scan selects memberships by expiry date.
+    __table_args__ = (Index("ix_memberships_expiry_date", "expiry_date"),)
 
     organization_id: Mapped[str] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
@@ -251,3 +257,70 @@ class TeamChannelRow(Base):
     installed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     installed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OrganizationMemberRow(Base):
+    """A user of an organization the bot has met, and whether they may act for it.
+
+    Renewal reminders go to the global administrators recorded here (and to the primary
+    contact); ``email`` is where they are reached when the bot cannot post to them.
+    """
+
+    __tablename__ = "organization_members"
+
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    global_admin: Mapped[bool] = mapped_column(Boolean(), default=False)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderPreferenceRow(Base):
+    """A recipient's choice about an organization's renewal reminders: stopped, or snoozed."""
+
+    __tablename__ = "reminder_preferences"
+
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(300), primary_key=True)  # a recipient id
+    stopped: Mapped[bool] = mapped_column(Boolean(), default=False)
+    snoozed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReminderDeliveryRow(Base):
+    """One renewal reminder to one recipient: claimed once, then delivered with a lease.
+
+    The unique key (organization, term, threshold, recipient) is the exactly-once guarantee:
+    the term is the membership's expiry date, so a renewal starts a new set of keys. A sender
+    takes a due row by setting ``status`` to sending with its ``lease_id`` until
+    ``leased_until``, like ``email_outbox``; ``last_error`` holds a reason without personal data.
+    """
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id", "term", "threshold", "recipient_id",
+            name="uq_reminder_deliveries_claim",
+        ),
+        Index("ix_reminder_deliveries_due", "status", "next_attempt_at"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer(), primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    term: Mapped[date] = mapped_column(Date())  # the membership's expiry date
+    threshold: Mapped[int] = mapped_column(Integer())  # days before expiry (negative: after)
+    recipient_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer(), default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    leased_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
