@@ -12,9 +12,18 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
 )
 from botbuilder.schema import Activity, DeliveryModes
-from botframework.connector.auth import ClaimsIdentity
+from botframework.connector.auth import (
+    AuthenticationConstants,
+    ClaimsIdentity,
+    UserTokenClient,
+)
+from botframework.connector.auth._user_token_client_impl import _UserTokenClientImpl
+from botframework.connector.auth.service_client_credentials_factory import (
+    ServiceClientCredentialsFactory,
+)
 
 from bot.authentication import CachingBotFrameworkAuthentication
 from bot.turn_context import MembershipTurnContext
@@ -36,7 +45,49 @@ class _SdkConfiguration:
     APP_PASSWORD: str
     APP_TYPE: str
     APP_TENANTID: str
-    OAUTH_URL: str | None  # the Bot Framework token service; None: the SDK's default
+
+
+class _TokenServiceAuthentication(CachingBotFrameworkAuthentication):
+    """The public cloud's authentication, with its user-token client on ``oauth_url``.
+
+    The SDK's own ``OAUTH_URL`` setting switches it to its parameterized authentication, which
+    then takes every other endpoint from settings too (token issuer, OpenID metadata, login URL,
+    scope: None unless set) and treats an empty ``Authorization`` header as one to validate, so
+    every request fails. Only the token service should change. Without an app id (token
+    validation off) the client is given "" for it: the SDK's sign-in resource request refuses
+    None (``create_token_exchange_state`` raises ``TypeError("app_id")``).
+    """
+
+    def __init__(
+        self,
+        inner: ConfigurationBotFrameworkAuthentication,
+        credentials: ServiceClientCredentialsFactory,
+        oauth_url: str,
+    ) -> None:
+        super().__init__(inner)
+        self._credentials = credentials
+        self._oauth_url = oauth_url
+        self._clients: dict[str, UserTokenClient] = {}
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
+        """A user-token client for the app, on the configured token service, built once."""
+        app_id = str(
+            claims_identity.get_claim_value(AuthenticationConstants.AUDIENCE_CLAIM)
+            or claims_identity.get_claim_value(AuthenticationConstants.APP_ID_CLAIM)
+            or ""
+        )
+        client = self._clients.get(app_id)
+        if client is None:
+            credentials = await self._credentials.create_credentials(
+                app_id,
+                oauth_scope=AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+                login_endpoint=AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+                validate_authority=True,
+            )
+            client = self._clients.setdefault(
+                app_id, _UserTokenClientImpl(app_id, credentials, self._oauth_url)
+            )
+        return client
 
 
 class MembershipAdapter(CloudAdapter):
@@ -82,10 +133,13 @@ def create_adapter(settings: Settings) -> MembershipAdapter:
         APP_PASSWORD=settings.microsoft_app_password.get_secret_value(),
         APP_TYPE=settings.microsoft_app_type.value,
         APP_TENANTID=settings.microsoft_app_tenant_id,
-        OAUTH_URL=settings.bot_oauth_url or None,
     )
-    authentication = CachingBotFrameworkAuthentication(
-        ConfigurationBotFrameworkAuthentication(configuration)
+    credentials = ConfigurationServiceClientCredentialFactory(configuration)
+    inner = ConfigurationBotFrameworkAuthentication(configuration, credentials_factory=credentials)
+    authentication = (
+        _TokenServiceAuthentication(inner, credentials, settings.bot_oauth_url)
+        if settings.bot_oauth_url  # another token service than the public cloud's
+        else CachingBotFrameworkAuthentication(inner)
     )
     adapter = MembershipAdapter(authentication)
     adapter.on_turn_error = on_turn_error

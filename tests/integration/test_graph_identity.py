@@ -1,30 +1,24 @@
 """Graph identity with MSAL and the Graph client for real, against a local HTTPS stand-in.
 
-One aiohttp server on 127.0.0.1, with a self-signed certificate (``tests.support.https``),
+One aiohttp server on 127.0.0.1, with a self-signed certificate (``tests.support.entra``),
 answers like Entra ID for any tenant (its OpenID configuration, then the token endpoint's
 on-behalf-of exchange) and like Microsoft Graph (``/me``, ``/me/memberOf`` in two pages,
-``/organization``). The sign-in tokens are unsigned JWTs made here: the stand-in, like the
+``/organization``). The sign-in tokens are unsigned JWTs made there: the stand-in, like the
 service, only reads them.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
-from aiohttp import ClientSession, TCPConnector, web
-from pydantic import SecretStr, ValidationError
+from aiohttp import ClientSession
+from pydantic import ValidationError
 
 from services.clock import FixedClock
 from services.errors import IdentityUnavailable, SignInRefused
@@ -36,46 +30,21 @@ from services.graph_identity import (
 )
 from services.identity import DirectoryIdentityService
 from services.settings import Settings
-from tests.support.https import (
-    Certificate,
-    StandInOnly,
-    self_signed_certificate,
-    serving_https,
-    stand_in_session,
-    trusting_tls,
+from tests.support.entra import (
+    CLIENT_ID,
+    CONTOSO,
+    FABRIKAM,
+    JWT_BEARER,
+    Deployment,
+    Person,
+    graph_identity,
+    group,
+    msal_session_for,
+    role,
+    serving_entra_and_graph,
+    signs_in,
 )
-
-CLIENT_ID = "0f6e2d1c-7b3a-4e59-8c1d-2a3b4c5d6e7f"  # the bot's app: the sign-in token's audience
-CONTOSO = "3b0e7c44-5d1a-4c8e-9f2b-6a7d8e9f0a1b"
-FABRIKAM = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
-JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-@dataclass(frozen=True)
-class Person:
-    oid: str
-    tenant: str
-    name: str
-    upn: str
-    memberships: tuple[list[dict[str, Any]], list[dict[str, Any]]]  # two pages
-
-
-def role(name: str, template: str) -> dict[str, Any]:
-    return {
-        "@odata.type": "#microsoft.graph.directoryRole",
-        "id": secrets.token_hex(8),
-        "displayName": name,
-        "roleTemplateId": template,
-    }
-
-
-def group(name: str) -> dict[str, Any]:
-    return {
-        "@odata.type": "#microsoft.graph.group",
-        "id": secrets.token_hex(8),
-        "displayName": name,
-    }
-
+from tests.support.https import Certificate, self_signed_certificate
 
 ADMIN = Person(
     oid="a3c5e7f9-1b2d-4f6a-8c0e-2d4f6a8c0e1a",
@@ -105,171 +74,6 @@ GUEST_ADMIN = Person(
     upn="adele@fabrikam.example",
     memberships=([role("Global Administrator", GLOBAL_ADMIN_ROLE_TEMPLATE_ID)], []),
 )
-ORGANIZATIONS = {
-    CONTOSO: {
-        "id": CONTOSO,
-        "displayName": "Contoso Ltd",
-        "verifiedDomains": [
-            {"name": "contoso.example", "isDefault": True},
-            {"name": "contoso.onmicrosoft.com", "isInitial": True},
-        ],
-    },
-    FABRIKAM: {"id": FABRIKAM, "displayName": "Fabrikam", "verifiedDomains": []},
-}
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-def sign_in_token(person: Person, *, lifetime: int = 3600) -> str:
-    """What Teams single sign-on gives the bot: a JWT for the bot's app (unsigned here)."""
-    now = int(time.time())
-    claims = {
-        "aud": CLIENT_ID,
-        "iss": f"https://login.microsoftonline.com/{person.tenant}/v2.0",
-        "tid": person.tenant,
-        "oid": person.oid,
-        "preferred_username": person.upn,
-        "iat": now,
-        "exp": now + lifetime,
-        "jti": secrets.token_hex(8),  # every sign-in token differs
-    }
-    return f"{_b64({'alg': 'RS256', 'typ': 'JWT'})}.{_b64(claims)}.{secrets.token_urlsafe(32)}"
-
-
-@dataclass
-class EntraAndGraphStandIn:
-    """Entra ID for every tenant (one app, one secret) and Graph's user, groups and tenant."""
-
-    client_secret: str
-    people: dict[str, Person] = field(default_factory=dict)  # by sign-in token
-    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
-    token_requests: list[dict[str, str]] = field(default_factory=list)
-    graph_tokens: dict[str, Person] = field(default_factory=dict)  # issued, by access token
-    refuse_with: dict[str, Any] | None = None  # the token endpoint's 400 body, when set
-    # Answers to give Graph requests for a path before answering properly: (status, headers).
-    failures: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=dict)
-
-    def app(self) -> web.Application:
-        app = web.Application(middlewares=[self._record])
-        app.router.add_get(
-            "/{tenant}/v2.0/.well-known/openid-configuration", self.openid_configuration
-        )
-        app.router.add_post("/{tenant}/oauth2/v2.0/token", self.token)
-        app.router.add_get("/v1.0/me", self.me)
-        app.router.add_get("/v1.0/me/memberOf", self.member_of)
-        app.router.add_get("/v1.0/organization", self.organization)
-        return app
-
-    @web.middleware
-    async def _record(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        self.requests.append((request.method, request.path))
-        pending = self.failures.get(request.path)
-        if pending:
-            status, headers = pending.pop(0)
-            return web.json_response(
-                {
-                    "error": {
-                        "code": "serviceUnavailable" if status >= 500 else "TooManyRequests",
-                        # A careless server echoes what it was sent.
-                        "message": f"try later; you sent {request.headers.get('Authorization')}",
-                    }
-                },
-                status=status,
-                headers=headers,
-            )
-        response: web.StreamResponse = await handler(request)
-        return response
-
-    def graph_calls(self, path: str) -> int:
-        return sum(1 for _method, asked in self.requests if asked == path)
-
-    async def openid_configuration(self, request: web.Request) -> web.Response:
-        authority = f"{request.url.origin()}/{request.match_info['tenant']}"
-        return web.json_response(
-            {
-                "issuer": f"{authority}/v2.0",
-                "authorization_endpoint": f"{authority}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{authority}/oauth2/v2.0/token",
-                "jwks_uri": f"{authority}/discovery/v2.0/keys",
-                "response_types_supported": ["code", "id_token", "code id_token"],
-                "token_endpoint_auth_methods_supported": ["client_secret_post"],
-            }
-        )
-
-    async def token(self, request: web.Request) -> web.Response:
-        form = {key: str(value) for key, value in (await request.post()).items()}
-        self.token_requests.append(form)
-        if form.get("client_id") != CLIENT_ID or form.get("client_secret") != self.client_secret:
-            return web.json_response({"error": "invalid_client"}, status=401)
-        if form.get("grant_type") != JWT_BEARER or form.get("requested_token_use") != (
-            "on_behalf_of"
-        ):
-            return web.json_response({"error": "unsupported_grant_type"}, status=400)
-        person = self.people.get(form.get("assertion", ""))
-        if self.refuse_with is not None or person is None:
-            body = self.refuse_with or {"error": "invalid_grant", "error_codes": [50013]}
-            return web.json_response(body, status=400)
-        if person.tenant != request.match_info["tenant"]:
-            return web.json_response({"error": "invalid_grant", "error_codes": [50020]}, 400)
-        granted = [s for s in form["scope"].split() if s.startswith("https://graph.")]
-        access_token = secrets.token_urlsafe(40)
-        self.graph_tokens[access_token] = person
-        return web.json_response(
-            {
-                "token_type": "Bearer",
-                "scope": " ".join(granted),
-                "expires_in": 3600,
-                "ext_expires_in": 3600,
-                "access_token": access_token,
-                "refresh_token": secrets.token_urlsafe(40),
-                "client_info": _b64({"uid": person.oid, "utid": person.tenant}),
-            }
-        )
-
-    def _caller(self, request: web.Request) -> Person:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme != "Bearer" or token not in self.graph_tokens:
-            raise web.HTTPUnauthorized(
-                text=json.dumps({"error": {"code": "InvalidAuthenticationToken"}}),
-                content_type="application/json",
-            )
-        return self.graph_tokens[token]
-
-    async def me(self, request: web.Request) -> web.Response:
-        person = self._caller(request)
-        assert request.query["$select"] == "id,displayName,mail,userPrincipalName"
-        return web.json_response(
-            {
-                "id": person.oid,
-                "displayName": person.name,
-                "mail": None,
-                "userPrincipalName": (person.upn),
-            }
-        )
-
-    async def member_of(self, request: web.Request) -> web.Response:
-        person = self._caller(request)
-        first, second = person.memberships
-        if request.query.get("$skiptoken") == "page2":
-            return web.json_response({"value": second})
-        next_link = request.url.with_query(
-            {"$select": request.query["$select"], "$skiptoken": "page2"}
-        )
-        return web.json_response({"value": first, "@odata.nextLink": str(next_link)})
-
-    async def organization(self, request: web.Request) -> web.Response:
-        person = self._caller(request)
-        return web.json_response({"value": [ORGANIZATIONS[person.tenant]]})
-
-
-@dataclass
-class Deployment:
-    stand_in: EntraAndGraphStandIn
-    root: str
-    certificate: Certificate
-    guard: StandInOnly
 
 
 @pytest.fixture
@@ -279,39 +83,14 @@ def certificate(tmp_path: Path) -> Certificate:
 
 @pytest.fixture
 async def deployment(certificate: Certificate) -> AsyncIterator[Deployment]:
-    stand_in = EntraAndGraphStandIn(client_secret=secrets.token_urlsafe(30))
-    async with serving_https(stand_in.app(), certificate) as root:
-        yield Deployment(stand_in, root, certificate, StandInOnly(root))
+    async with serving_entra_and_graph(certificate) as deployment:
+        yield deployment
 
 
 @pytest.fixture
 def msal_session(deployment: Deployment) -> Iterator[requests.Session]:
-    with stand_in_session(deployment.certificate, deployment.guard) as session:
+    with msal_session_for(deployment) as session:
         yield session
-
-
-@asynccontextmanager
-async def graph_identity(
-    deployment: Deployment, msal_session: requests.Session, **options: Any
-) -> AsyncIterator[MsalGraphIdentityService]:
-    """The Graph identity service with MSAL and Graph both pointed at the stand-in."""
-    connector = TCPConnector(ssl=trusting_tls(deployment.certificate))
-    async with ClientSession(connector=connector) as session:
-        yield MsalGraphIdentityService(
-            CLIENT_ID,
-            SecretStr(deployment.stand_in.client_secret),
-            authority_host=deployment.root,
-            graph_url=deployment.root,
-            http_session=session,
-            http_client=msal_session,
-            **options,
-        )
-
-
-def signs_in(deployment: Deployment, person: Person) -> str:
-    token = sign_in_token(person)
-    deployment.stand_in.people[token] = person
-    return token
 
 
 async def test_a_global_admin_in_the_admin_agents_group_is_known_with_roles_and_domains(
