@@ -22,6 +22,10 @@ Action ids are stable: never translated, and unchanged when a label's wording ch
   ``Option("agreement.accept", N_("Accept"))``.
 * The profile form: ``"submit_profile"`` and ``"cancel_profile"`` (these buttons submit the
   form's inputs, so they are plain ``Action.Submit`` without ``msteams``).
+* The renewal reminder's and the status card's reminder buttons: ``ReminderAction``
+  (``"reminders.snooze"``, ``"reminders.stop"``, ``"reminders.resume"``), with the
+  ``organization_id`` they are about beside the ``action``; they work whatever is under way
+  (``InterruptibleDialog``). The reminder's "Renew now" sends ``"renew"``, the menu's id.
 
 An id that is not an option of the question being asked (a button on an older card) is an
 unrecognized answer: the question is asked again.
@@ -31,6 +35,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory
@@ -50,12 +56,14 @@ __all__ = [
     "SUBMIT_PROFILE",
     "VERSION",
     "Option",
+    "ReminderAction",
     "card_action",
     "choice_card",
     "contact_confirmed_card",
     "message",
     "profile_form",
     "renewal_card",
+    "renewal_reminder_card",
     "status_card",
 ]
 
@@ -72,6 +80,14 @@ class Option:
 
     action: str
     label: str
+
+
+class ReminderAction(StrEnum):
+    """What the renewal reminders' buttons ask for (with the ``organization_id``)."""
+
+    SNOOZE = "reminders.snooze"
+    STOP = "reminders.stop"
+    RESUME = "reminders.resume"
 
 
 # Which menu journey continues a pending step (the status card's and the notice's button).
@@ -127,12 +143,17 @@ def choice_card(t: Translator, text: str, options: Sequence[Option]) -> dict[str
 
 
 def status_card(
-    t: Translator, status: OrganizationStatus, *, last_email: str | None = None
+    t: Translator,
+    status: OrganizationStatus,
+    *,
+    last_email: str | None = None,
+    reminders_stopped: bool = False,
 ) -> dict[str, Any]:
     """Where the membership and the account setup stand, with a button to the next step.
 
     ``last_email`` is a line on the latest verification email, shown under the checklist while
-    the contact has not confirmed.
+    the contact has not confirmed; ``reminders_stopped`` (the reader stopped the renewal
+    reminders) adds a line saying so and a button to turn them back on.
     """
     body = [_text(status.legal_name, weight="Bolder", size="Medium")]
     membership = status.membership
@@ -171,9 +192,19 @@ def status_card(
         )
     if last_email:
         body.append(_text(last_email, isSubtle=True, spacing="Medium"))
+    buttons = []
     if (pending := status.first_pending) is not None:
-        body += _action_sets([_continue_button(t, CONTINUES[pending])])
-    return _card(body)
+        buttons.append(_continue_button(t, CONTINUES[pending]))
+    if reminders_stopped:
+        body.append(
+            _text(t.gettext("You turned off the renewal reminders."), isSubtle=True,
+                  spacing="Medium")
+        )  # fmt: skip
+        resume = t.gettext("Turn reminders back on")
+        buttons.append(
+            _button(resume, ReminderAction.RESUME, organization_id=status.organization_id)
+        )
+    return _card([*body, *_action_sets(buttons)])
 
 
 def renewal_card(t: Translator, renewed: MembershipView) -> dict[str, Any]:
@@ -192,6 +223,75 @@ def renewal_card(t: Translator, renewed: MembershipView) -> dict[str, Any]:
             *_action_sets([_button(status, Intent.STATUS)]),
         ]
     )
+
+
+def renewal_reminder_card(
+    t: Translator,
+    *,
+    organization_id: str,
+    legal_name: str,
+    expiry_date: date,
+    days_left: int,
+    pending_steps: Sequence[Step],
+    legacy: bool,
+    view_only: bool,
+) -> dict[str, Any]:
+    """A renewal reminder: when the membership expires, what is pending, and what to do.
+
+    "Renew now" sends the menu's ``renew``, so the renewal starts where it must (for a legacy
+    record, with creating the Partner Center account); the other two buttons are about this
+    organization's reminders only.
+    """
+    expiry = expiry_date.isoformat()
+    if days_left >= 0:
+        when = t.gettext("The membership expires on {expiry}.", expiry=expiry)
+        days = t.gettext("{days} days left.", days=days_left)
+    else:
+        when = t.gettext("The membership expired on {expiry}.", expiry=expiry)
+        days = t.gettext("Expired {days} days ago.", days=-days_left)
+    body = [
+        _text(t.gettext("Renewal reminder: {organization}", organization=legal_name),
+              weight="Bolder", size="Medium"),
+        _text(when),
+        _text(days, spacing="None", weight="Bolder",
+              color="Attention" if days_left < 0 else "Warning" if days_left <= 7 else "Default"),
+    ]  # fmt: skip
+    if view_only:
+        body.append(
+            _text(
+                t.gettext(
+                    "This record is in the legacy Partner Membership Center and is "
+                    "view-only: create the Partner Center account to renew or change it."
+                ),
+                color="Warning",
+            )
+        )
+    elif legacy:
+        body.append(
+            _text(
+                t.gettext(
+                    "This record is in the legacy Partner Membership Center: renewing starts "
+                    "with creating the Partner Center account."
+                )
+            )
+        )
+    if pending_steps:
+        body.append(
+            _text(t.gettext("Still to do to set up the Partner Center account:"),
+                  weight="Bolder", spacing="Medium")
+        )  # fmt: skip
+        for step in pending_steps:
+            body.append(
+                _text(f"{_MARKS[StepState.PENDING]} {t.gettext(STEP_NAMES[step])}", spacing="Small")
+            )
+    buttons = [
+        {**_button(t.gettext("Renew now"), Intent.RENEW), "style": "positive"},
+        _button(t.gettext("Remind me later"), ReminderAction.SNOOZE,
+                organization_id=organization_id),
+        _button(t.gettext("Stop these reminders"), ReminderAction.STOP,
+                organization_id=organization_id),
+    ]  # fmt: skip
+    return _card([*body, *_action_sets(buttons)])
 
 
 def contact_confirmed_card(
@@ -285,18 +385,20 @@ def _text(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
-def _button(title: str, action: str, *, text: str | None = None) -> dict[str, Any]:
-    """A button that sends ``action``; in Teams the chat shows ``title`` as the user's pick."""
+def _button(title: str, action: str, *, text: str | None = None, **data: str) -> dict[str, Any]:
+    """A button that sends ``action`` (and ``data``); in Teams the chat shows ``title`` as the
+    user's pick."""
+    value = {"action": str(action), **data}
     return {
         "type": "Action.Submit",
         "title": title,
         "data": {
-            "action": str(action),
+            **value,
             "msteams": {
                 "type": "messageBack",
                 "displayText": title,
                 "text": text or title,
-                "value": {"action": str(action)},
+                "value": value,
             },
         },
     }

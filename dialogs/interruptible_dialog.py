@@ -1,5 +1,9 @@
 """Interruptions in one place: help, cancel, start over and language, at any step.
 
+The renewal reminder's "Remind me later" and "Stop these reminders", and the status card's
+"Turn reminders back on", are answered here too: their cards stay in the chat, and a click on
+one may come while any journey waits for something else (or start a conversation).
+
 The root dialog derives from ``InterruptibleDialog``; because a component dialog sees every
 message before the dialog it is running, an interruption is caught here whatever step,
 journey or prompt is active, and no step ever checks for one.
@@ -7,17 +11,18 @@ journey or prompt is active, and no step ever checks for one.
 
 from __future__ import annotations
 
-from botbuilder.core import StatePropertyAccessor
+from botbuilder.core import StatePropertyAccessor, TurnContext
 from botbuilder.dialogs import ComponentDialog, DialogContext, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import ActivityTypes
 
-from dialogs.cards import Option, card_action
+from dialogs.cards import Option, ReminderAction, card_action
 from dialogs.intents import Intent, recognize_interruption
+from dialogs.people import JourneyServices
 from dialogs.prompts import ask, render
-from dialogs.texts import save_locale, texts
+from dialogs.texts import save_locale, texts, time_zone
 from services.i18n import N_, Locale
 
-__all__ = ["HELP_TEXT", "InterruptibleDialog"]
+__all__ = ["HELP_TEXT", "InterruptibleDialog", "reminder_action"]
 
 # What a button may interrupt with (the menu's Help, the language card's languages).
 _BY_BUTTON = (
@@ -38,14 +43,24 @@ HELP_TEXT = N_(
 class InterruptibleDialog(ComponentDialog):
     """A component dialog that answers the interruptions before its active step sees them."""
 
-    def __init__(self, dialog_id: str, user_profile: StatePropertyAccessor) -> None:
+    def __init__(
+        self,
+        dialog_id: str,
+        user_profile: StatePropertyAccessor,
+        services: JourneyServices | None = None,
+    ) -> None:
         super().__init__(dialog_id)
         self._user_profile = user_profile
+        self._reminder_services = services
 
     async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
         """Handle an interruption, or let the active dialog continue."""
         activity = inner_dc.context.activity
         if activity.type == ActivityTypes.message:
+            if (reminder := reminder_action(activity.value)) is not None:
+                await self.answer_reminder_action(inner_dc.context, reminder)
+                await inner_dc.reprompt_dialog()
+                return DialogTurnResult(DialogTurnStatus.Waiting)
             if (action := card_action(activity)) is not None:
                 # A click is read by its action, never by the label Teams sends along.
                 intent = next((i for i in _BY_BUTTON if i.value == action), None)
@@ -83,3 +98,49 @@ class InterruptibleDialog(ComponentDialog):
                 )
                 await inner_dc.reprompt_dialog()
         return DialogTurnResult(DialogTurnStatus.Waiting)
+
+    async def answer_reminder_action(self, context: TurnContext, action: ReminderAction) -> None:
+        """Snooze, stop or resume the user's reminders of the organization the card is about."""
+        t = texts(context)
+        services = self._reminder_services
+        if services is None or services.reminders is None:
+            await context.send_activity(t.gettext("Renewal reminders are not available here."))
+            return
+        user = await services.user(context)
+        if user is None:
+            await context.send_activity(
+                t.gettext(
+                    "I can't find you in your organization's directory, so I can't look up "
+                    "its membership. (On the local chat page, pick a demo user at the top.)"
+                )
+            )
+            return
+        organization_id = await services.organization_of(user)
+        named = context.activity.value.get("organization_id")
+        if organization_id is None or (named and named != organization_id):
+            # A card forwarded from someone else's chat, or the user moved organization.
+            await context.send_activity(
+                t.gettext("That reminder is about another organization: I can't change it here.")
+            )
+            return
+        match action:
+            case ReminderAction.SNOOZE:
+                until = await services.reminders.snooze(user.id, organization_id)
+                day = until.astimezone(time_zone(context)).date().isoformat()
+                text = t.gettext("OK, I'll remind you again on {date}.", date=day)
+            case ReminderAction.STOP:
+                await services.reminders.stop(user.id, organization_id)
+                text = t.gettext(
+                    "OK, you won't get these reminders any more. You can turn them back on "
+                    "from the status card."
+                )
+            case ReminderAction.RESUME:
+                await services.reminders.resume(user.id, organization_id)
+                text = t.gettext("OK, the renewal reminders are back on.")
+        await context.send_activity(text)
+
+
+def reminder_action(value: object) -> ReminderAction | None:
+    """The reminder button a card sent (its ``action``), if it is one."""
+    action = value.get("action") if isinstance(value, dict) else None
+    return next((known for known in ReminderAction if known.value == action), None)

@@ -56,4 +56,6 @@ class JourneyDialog(ComponentDialog):
                 )
             )
             return None
-        return Member(user, organization_id)
+        member = Member(user, organization_id)
+        await self.services.record_member(member)
+        return member

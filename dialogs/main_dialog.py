@@ -29,7 +29,7 @@ from dialogs.intents import (
     recognize_interruption,
     recognize_menu_choice,
 )
-from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog
+from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog, reminder_action
 from dialogs.people import JourneyServices
 from dialogs.prompts import LocalizedTextPrompt, ask
 from dialogs.renew_dialog import RenewDialog
@@ -66,7 +66,7 @@ class MainDialog(InterruptibleDialog):
         *,
         sign_in_connection: str | None = None,
     ) -> None:
-        super().__init__(MainDialog.__name__, user_profile)
+        super().__init__(MainDialog.__name__, user_profile, services)
         self._services = services
         # Single sign-on before a journey, when the identity service knows users by token only.
         self._sign_in = (
@@ -102,7 +102,14 @@ class MainDialog(InterruptibleDialog):
         """Start the conversation, acting on its first message when it already says what."""
         begin: dict[str, Any] = dict(options) if isinstance(options, dict) else {}
         activity = inner_dc.context.activity
-        if (action := card_action(activity)) is not None:
+        if (action := card_action(activity)) is not None and (
+            reminder := reminder_action(activity.value)
+        ) is not None:
+            # A renewal reminder's button: answer it, then offer the menu.
+            await self.answer_reminder_action(inner_dc.context, reminder)
+            intent = choice = None
+            begin.update(welcome=False)
+        elif action is not None:
             # A button on a card from before (a notice, an earlier conversation).
             intent = next((i for i in Intent if i.value == action), None)
             choice = intent if intent in MENU else None

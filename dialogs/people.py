@@ -10,7 +10,10 @@ who arrives from another tenant than their own is, for that tenant, nobody.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -19,8 +22,15 @@ from botbuilder.schema import Activity
 from services.contact_verification import ContactVerification
 from services.identity import DirectoryUser, IdentityService
 from services.membership import Actor, MembershipService
+from services.reminders import Member as OrganizationMember
+from services.reminders import Reminders
 
 __all__ = ["JourneyServices", "Member", "tenant_of"]
+
+logger = logging.getLogger(__name__)
+
+_RECORD_EVERY = 3600.0  # seconds: a member is recorded for the reminders at most this often
+_RECORDED = 10_000  # (user, organization) pairs this process remembers recording
 
 
 def tenant_of(activity: Activity) -> str | None:
@@ -59,6 +69,11 @@ class JourneyServices:
     membership: MembershipService
     identity: IdentityService
     verification: ContactVerification
+    reminders: Reminders | None = None
+    # When this process last recorded each (user, organization) for the reminders.
+    _recorded: OrderedDict[tuple[str, str], float] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False
+    )
 
     async def user(self, context: TurnContext) -> DirectoryUser | None:
         """The directory user behind this turn's activity, if the directory knows them there.
@@ -94,3 +109,34 @@ class JourneyServices:
         return await self.membership.organization_for(
             tenant_id=user.tenant_id, organization_id=user.organization_id
         )
+
+    async def record_member(self, member: Member) -> None:
+        """Tell the reminders who the bot met, at most once an hour per user and organization.
+
+        Reminders are a side line of the journey: a failure here is logged, never shown.
+        """
+        if self.reminders is None:
+            return
+        key = (member.user.id, member.organization_id)
+        now = time.monotonic()
+        last = self._recorded.get(key)
+        if last is not None and now - last < _RECORD_EVERY:
+            return
+        # Remembered before trying: a database that is away costs one attempt an hour, not one
+        # every turn.
+        self._recorded[key] = now
+        self._recorded.move_to_end(key)
+        if len(self._recorded) > _RECORDED:
+            self._recorded.popitem(last=False)
+        user = member.user
+        try:
+            await self.reminders.record_member(
+                OrganizationMember(
+                    organization_id=member.organization_id, user_id=user.id,
+                    display_name=user.display_name, email=user.email,
+                    global_admin=user.global_admin,
+                )
+            )  # fmt: skip
+        except Exception:
+            logger.warning("could not record a member for the reminders", exc_info=True,
+                           extra={"user_id": user.id})  # fmt: skip

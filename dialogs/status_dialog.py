@@ -1,5 +1,6 @@
-"""Membership status at any time: tier, expiry, days left, the checklist, and the latest
-verification email while the primary contact has not confirmed."""
+"""Membership status at any time: tier, expiry, days left, the checklist, the latest
+verification email while the primary contact has not confirmed, and whether the user stopped
+the renewal reminders (with a button to turn them back on)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,12 @@ class StatusDialog(JourneyDialog):
         status = await self.services.membership.status(member.organization_id)
         verification = await self.services.verification.status(member.organization_id)
         last_email = last_email_line(step.context, verification)
-        card = status_card(texts(step.context), status, last_email=last_email)
+        stopped = False
+        if (reminders := self.services.reminders) is not None:
+            preference = await reminders.preference(member.user.id, member.organization_id)
+            stopped = preference.stopped
+        card = status_card(
+            texts(step.context), status, last_email=last_email, reminders_stopped=stopped
+        )
         await step.context.send_activity(message(card))
         return await step.end_dialog()

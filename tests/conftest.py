@@ -107,9 +107,11 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
     """The journeys' services on a real SQLite database with the demo data loaded.
 
     Verification emails are queued in the database's outbox; nothing sends them unless a test
-    runs an ``OutboxSender`` on ``journey_services.verification``'s units.
+    runs an ``OutboxSender`` on ``journey_services.verification``'s units. The renewal
+    reminders' choices are kept in the same database (``SqlReminders``).
     """
     from dialogs.people import JourneyServices
+    from services.reminders import SqlReminders
 
     engine = db.create_engine(sqlite_url)
     units = UnitOfWorkFactory(engine)
@@ -124,6 +126,7 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
             public_base_url="http://127.0.0.1:3978",
             token_ttl=timedelta(hours=72),
         ),
+        reminders=SqlReminders(units, clock),
     )
     await engine.dispose()
 

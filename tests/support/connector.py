@@ -25,14 +25,29 @@ class ConnectorStandIn:
     def __init__(self) -> None:
         self.activities: list[dict[str, Any]] = []
         self.gone: set[str] = set()  # conversations answered 404, as for a deleted chat
+        self.forbidden: set[str] = set()  # answered 403, as when the user removed the bot
+        # conversation -> Retry-After seconds: its next post is answered 429 once, with them
+        self.throttle: dict[str, int] = {}
         self.url = ""
         self._arrived = asyncio.Condition()
 
     async def post(self, request: web.Request) -> web.Response:
-        if request.match_info["conversation_id"] in self.gone:
+        conversation = request.match_info["conversation_id"]
+        if conversation in self.gone:
             return web.json_response(
                 {"error": {"code": "ConversationNotFound", "message": "Conversation not found."}},
                 status=404,
+            )
+        if conversation in self.forbidden:
+            return web.json_response(
+                {"error": {"code": "BotNotInConversationRoster", "message": "Forbidden."}},
+                status=403,
+            )
+        if (seconds := self.throttle.pop(conversation, None)) is not None:
+            return web.json_response(
+                {"error": {"code": "Throttled", "message": "Too many requests."}},
+                status=429,
+                headers={"Retry-After": str(seconds)},
             )
         activity = await request.json()
         activity["_conversation"] = request.match_info["conversation_id"]

@@ -28,6 +28,7 @@ from dialogs.cards import (
     contact_confirmed_card,
     profile_form,
     renewal_card,
+    renewal_reminder_card,
     status_card,
 )
 from dialogs.intents import MENU_LABELS, Intent
@@ -104,7 +105,8 @@ def assert_valid(card: dict[str, Any]) -> None:
         teams = button["data"].get("msteams")
         if teams is not None:  # the chat shows the pick as the label clicked
             assert teams["type"] == "messageBack" and teams["displayText"] == button["title"]
-            assert teams["value"] == {"action": button["data"]["action"]}
+            # The same data as the button's (the action, and what it is about)
+            assert teams["value"] == {k: v for k, v in button["data"].items() if k != "msteams"}
 
 
 def test_a_card_the_schema_refuses_is_reported_precisely_at_its_place():
@@ -278,6 +280,69 @@ def test_every_option_has_its_own_stable_action_id_in_the_documented_scheme():
     for option in (o for options in modules.values() for o in options):
         flow, _, name = option.action.partition(".")
         assert (flow and name) or option.action in menu, option
+
+
+REMINDERS = {
+    "Partner Center, 20 days left, a step pending": dict(
+        days_left=20, pending_steps=[Step.ADMIN_AGENT], legacy=False, view_only=False
+    ),
+    "Partner Center, expires today, nothing pending": dict(
+        days_left=0, pending_steps=[], legacy=False, view_only=False
+    ),
+    "legacy, 45 days left": dict(
+        days_left=45, pending_steps=list(Step), legacy=True, view_only=False
+    ),
+    "legacy, expired 7 days ago: view-only": dict(
+        days_left=-7, pending_steps=list(Step), legacy=True, view_only=True
+    ),
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("case", list(REMINDERS))
+def test_the_renewal_reminder_card_is_valid_in_every_case(locale, case):
+    card = renewal_reminder_card(
+        translator(locale), organization_id="contoso", legal_name="Contoso Taiwan Ltd.",
+        expiry_date=date(2026, 12, 14), **REMINDERS[case],
+    )  # fmt: skip
+
+    assert_valid(card)
+    texts, buttons = card_parts(card)
+    assert [b["data"]["action"] for b in buttons] == [
+        Intent.RENEW,
+        "reminders.snooze",
+        "reminders.stop",
+    ]
+    assert [b["data"].get("organization_id") for b in buttons] == [None, "contoso", "contoso"]
+    marks = [text for text in texts if text.startswith("⬜")]
+    assert len(marks) == len(REMINDERS[case]["pending_steps"])
+
+
+def test_the_renewal_reminder_says_how_long_ago_it_expired_in_chinese():
+    card = renewal_reminder_card(
+        translator(Locale.ZH_TW), organization_id="contoso", legal_name="Contoso Taiwan Ltd.",
+        expiry_date=date(2026, 11, 17), **REMINDERS["legacy, expired 7 days ago: view-only"],
+    )  # fmt: skip
+
+    texts, buttons = card_parts(card)
+    assert texts[:3] == [
+        "續約提醒：Contoso Taiwan Ltd.", "會員資格已於 2026-11-17 到期。",
+        translator(Locale.ZH_TW).gettext("Expired {days} days ago.", days=7),
+    ]  # fmt: skip
+    assert [b["title"] for b in buttons] == ["立即續約", "稍後再提醒我", "停止這些提醒"]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_status_card_of_a_user_who_stopped_reminders_offers_to_turn_them_back_on(locale):
+    status = STATUSES["a contact waiting to confirm"]
+
+    card = status_card(translator(locale), status, reminders_stopped=True)
+
+    assert_valid(card)
+    [_, resume] = card_parts(card)[1]
+    assert resume["title"] == translator(locale).gettext("Turn reminders back on")
+    assert resume["data"]["action"] == "reminders.resume"
+    assert resume["data"]["organization_id"] == "contoso"
 
 
 # The real bot, walked through the journeys: every card it sent is validated.
