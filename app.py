@@ -2,9 +2,10 @@
 
 ``create_app(settings, services=None)`` wires the whole bot; tests call it with fakes or with
 real local parts. ``main()`` is the ``membership-bot`` console command: ``serve``,
-``db upgrade`` and ``demo load``. Nothing is built at import time, and every resource with a
-lifetime (the database engine, the HTTP client, the background email sender) is opened and
-closed by its own ``cleanup_ctx`` generator.
+``db upgrade``, ``demo load``, ``manifest build`` and ``reminders run``. Nothing is built at
+import time, and every resource with a lifetime (the database engine, the HTTP client, the
+background email sender, the renewal reminders' runner) is opened and closed by its own
+``cleanup_ctx`` generator, in that order, and closed in the reverse one.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import argparse
 import asyncio
 import gc
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TextIO
 
 import aiohttp
 from aiohttp import web
@@ -25,9 +28,10 @@ from botbuilder.core.teams import TeamsSSOTokenExchangeMiddleware
 from botbuilder.schema import Activity
 from pydantic import ValidationError
 
-from bot.adapter import create_adapter
+from bot.adapter import MembershipAdapter, create_adapter
 from bot.membership_bot import MembershipBot
 from bot.proactive import ContactConfirmedNotifier, Proactive, ReferenceKeeper
+from bot.reminders import ChatReminderChannel
 from bot.routes import ADAPTER, BOT, READY, add_routes, run_turn
 from bot.sql_storage import SqlStorage
 from bot.state import FastConversationState, FastUserState
@@ -46,15 +50,26 @@ from services.contact_verification import (
     Confirmation,
     ContactVerification,
     EmailContactVerification,
+    mask_email,
 )
 from services.conversations import ConversationReferences, SqlConversationReferences
 from services.demo_data import load_demo
+from services.emails import EmailComposer
 from services.graph_identity import create_identity_service
 from services.identity import IdentityService
 from services.logs import configure_logging
 from services.mailer import create_mailer
 from services.membership import MembershipService
 from services.outbox import OutboxSender
+from services.reminders import (
+    CONTACT_PREFIX,
+    EmailReminderChannel,
+    PlannedReminder,
+    ReminderRunner,
+    Reminders,
+    RunReport,
+    SqlReminders,
+)
 from services.settings import MailTransport, Settings
 from services.state_repository import SqlAlchemyStateRepository, StateRepository
 from services.unit_of_work import UnitOfWorkFactory
@@ -74,9 +89,20 @@ class Services:
     identity: IdentityService
     verification: ContactVerification
     references: ConversationReferences
+    reminders: Reminders | None = None
+
+
+@dataclass(frozen=True)
+class _Database:
+    """The database parts a background task of this app needs (when the app owns them)."""
+
+    units: UnitOfWorkFactory
+    clock: SystemClock
 
 
 SERVICES = web.AppKey("services", Services)
+_DATABASE = web.AppKey("database", _Database)
+_KEEPER = web.AppKey("keeper", ReferenceKeeper)
 _CONTACT_CONFIRMED = web.AppKey("contact_confirmed", ContactConfirmedNotifier)
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
@@ -89,7 +115,11 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         app.cleanup_ctx.append(_database(settings))
     else:
         app[SERVICES] = services
-    app.on_startup.append(_build_bot(settings))
+    # The bot is built in a cleanup_ctx too, so that the reminders' runner, which posts
+    # through its reference keeper, starts after it and stops before the database closes.
+    app.cleanup_ctx.append(_bot(settings))
+    if settings.reminders_enabled:
+        app.cleanup_ctx.append(_reminders(settings))
     add_routes(app)
     add_verify_routes(app, lambda: app[SERVICES].verification, _tell_requester(app))
     app.on_startup.append(_freeze_startup_heap)
@@ -125,7 +155,9 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
                     settings, units, clock, wake=queued
                 ),
                 references=SqlConversationReferences(units, clock),
+                reminders=SqlReminders(units, clock),
             )
+            app[_DATABASE] = _Database(units, clock)
             sender = OutboxSender(
                 units,
                 create_mailer(settings, http),
@@ -151,6 +183,16 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
     return database
 
 
+def _bot(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    build_bot = _build_bot(settings)
+
+    async def bot(app: web.Application) -> AsyncIterator[None]:
+        await build_bot(app)
+        yield
+
+    return bot
+
+
 def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None]]:
     async def build_bot(app: web.Application) -> None:
         services = app[SERVICES]
@@ -158,7 +200,12 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
         conversation_state = FastConversationState(storage)
         user_state = FastUserState(storage)
         user_profile = user_state.create_property("UserProfile")
-        journeys = JourneyServices(services.membership, services.identity, services.verification)
+        journeys = JourneyServices(
+            services.membership,
+            services.identity,
+            services.verification,
+            reminders=services.reminders,
+        )
         connection = settings.oauth_connection_name or None
         dialog = MainDialog(user_profile, journeys, sign_in_connection=connection)
         if connection and services.identity.requires_sign_in:
@@ -166,12 +213,55 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
             # exactly one of them through, across instances.
             app[ADAPTER].use(TeamsSSOTokenExchangeMiddleware(storage, connection))
         keeper = ReferenceKeeper(services.references)
+        app[_KEEPER] = keeper
         app[BOT] = MembershipBot(storage, conversation_state, user_state, dialog, references=keeper)
         app[READY] = services.ready
         proactive = Proactive(app[ADAPTER], settings.microsoft_app_id, keeper)
         app[_CONTACT_CONFIRMED] = ContactConfirmedNotifier(proactive, services.membership)
 
     return build_bot
+
+
+def _reminder_runner(
+    settings: Settings,
+    units: UnitOfWorkFactory,
+    clock: SystemClock,
+    adapter: MembershipAdapter,
+    keeper: ReferenceKeeper,
+) -> ReminderRunner:
+    return ReminderRunner(
+        units,
+        clock,
+        ChatReminderChannel(adapter, settings.microsoft_app_id, keeper),
+        EmailReminderChannel(EmailComposer(settings.mail_from, settings.mail_from_name)),
+        thresholds=settings.reminder_thresholds,
+        default_timezone=settings.reminder_default_timezone,
+        references=keeper.references,
+    )
+
+
+def _reminders(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def reminders(app: web.Application) -> AsyncIterator[None]:
+        database = app.get(_DATABASE)
+        if database is None:  # the caller brought its own services: no database of ours
+            yield
+            return
+        runner = _reminder_runner(
+            settings, database.units, database.clock, app[ADAPTER], app[_KEEPER]
+        )
+        stop = asyncio.Event()
+        # The reminder emails it queues go out with the outbox sender's next poll.
+        running = asyncio.create_task(
+            runner.run(stop, interval=settings.reminder_interval_seconds),
+            name="reminder-runner",
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            await running
+
+    return reminders
 
 
 def _tell_requester(app: web.Application) -> Callable[[Confirmation], Awaitable[None]]:
@@ -212,6 +302,93 @@ async def _load_demo(database_url: str, *, reset: bool) -> list[str]:
         await engine.dispose()
 
 
+_PROGRESS_FROM = 1_000  # planned reminders: a dry run this long shows a bar on a terminal
+_PROGRESS_WIDTH = 30
+
+
+class _Progress:
+    """A text progress bar on a terminal's standard error (nothing elsewhere)."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self._total = total
+        self._stream = stream
+        self._shown = -1
+
+    def advance(self, done: int) -> None:
+        """Redraw the bar when another percent is done."""
+        percent = 100 * done // self._total
+        if percent == self._shown:
+            return
+        self._shown = percent
+        filled = _PROGRESS_WIDTH * done // self._total
+        bar = "#" * filled + "-" * (_PROGRESS_WIDTH - filled)
+        self._stream.write(f"\r[{bar}] {done:,}/{self._total:,} {percent}%")
+        if done == self._total:
+            self._stream.write("\n")
+        self._stream.flush()
+
+
+def _recipient_shown(recipient_id: str) -> str:
+    """A recipient as a listing may show it: a contact's email address masked."""
+    if recipient_id.startswith(CONTACT_PREFIX):
+        return CONTACT_PREFIX + mask_email(recipient_id.removeprefix(CONTACT_PREFIX))
+    return recipient_id
+
+
+def _plan_line(plan: PlannedReminder) -> str:
+    when = plan.not_before.strftime("%Y-%m-%dT%H:%MZ")
+    return "\t".join(
+        (plan.organization_id, _recipient_shown(plan.recipient_id), str(plan.threshold),
+         plan.channel.value, when)
+    )  # fmt: skip
+
+
+def _write_plan(planned: Sequence[PlannedReminder], out: TextIO, err: TextIO) -> None:
+    """List a dry run's reminders, one a line, with a bar on a terminal for long lists."""
+    progress = (
+        _Progress(len(planned), err) if err.isatty() and len(planned) >= _PROGRESS_FROM else None
+    )
+    out.write("organization\trecipient\tthreshold\tchannel\tnot before (UTC)\n")
+    for done, plan in enumerate(planned, 1):
+        out.write(_plan_line(plan) + "\n")
+        if progress is not None:
+            progress.advance(done)
+    out.write(f"{len(planned)} reminders would be scheduled (dry run: nothing was changed)\n")
+
+
+def _summary(report: RunReport) -> str:
+    counts = ", ".join(
+        f"{name} {getattr(report, name)}"
+        for name in ("scheduled", "sent", "emailed", "retrying", "deferred", "failed", "cancelled")
+    )
+    return f"reminders: {counts}\n"
+
+
+async def _run_reminders(settings: Settings, *, once: bool, dry_run: bool) -> RunReport | None:
+    """One pass of the reminders (or passes until SIGINT or SIGTERM), outside the service.
+
+    Chat reminders go through an adapter of their own, with the bot's credentials, as the
+    service's would; reminder emails are queued in the outbox, which the service sends.
+    """
+    engine = db.create_engine(settings.database_url)
+    try:
+        units = UnitOfWorkFactory(engine)
+        clock = SystemClock()
+        keeper = ReferenceKeeper(SqlConversationReferences(units, clock))
+        runner = _reminder_runner(settings, units, clock, create_adapter(settings), keeper)
+        if once:
+            return await runner.run_once(dry_run=dry_run)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        logger.info("running the renewal reminders until interrupted")
+        await runner.run(stop, interval=settings.reminder_interval_seconds)
+        return None
+    finally:
+        await engine.dispose()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="membership-bot", description="The Microsoft Partner Network membership assistant."
@@ -231,12 +408,26 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help=f"where (default {DEFAULT_OUTPUT})"
     )
+    reminders = commands.add_parser("reminders", help="renewal reminders")
+    reminders_commands = reminders.add_subparsers(dest="reminders_command", required=True)
+    run = reminders_commands.add_parser(
+        "run", help="schedule and send the reminders due (until interrupted, or --once)"
+    )
+    run.add_argument("--once", action="store_true", help="one pass, then exit (for cron)")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --once: list what would be sent, change nothing",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``membership-bot`` command line."""
-    arguments = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "reminders" and arguments.dry_run and not arguments.once:
+        parser.error("--dry-run needs --once")
     try:
         settings = Settings()
     except ValidationError as error:
@@ -266,6 +457,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ", ".join(defaults),
             )
         logger.info("Teams app package written to %s", package)
+        return 0
+    if arguments.command == "reminders":
+        report = asyncio.run(
+            _run_reminders(settings, once=arguments.once, dry_run=arguments.dry_run)
+        )
+        if report is not None and arguments.dry_run:
+            _write_plan(report.planned, sys.stdout, sys.stderr)
+        elif report is not None:
+            sys.stdout.write(_summary(report))
         return 0
 
     app = create_app(settings)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.identity import DEMO_DIRECTORY
 
@@ -292,6 +294,65 @@ class Settings(BaseSettings):
                     "MicrosoftAppType=UserAssignedMSI cannot exchange a sign-in token"
                 )
         return self
+
+    # Renewal reminders (``services/reminders.py``): the background runner and
+    # ``membership-bot reminders run``.
+    reminders_enabled: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("REMINDERS_ENABLED", "reminders_enabled"),
+        description="Run the renewal reminders in the background of ``serve``.",
+    )
+    reminder_thresholds: Annotated[tuple[int, ...], NoDecode] = Field(
+        default=(90, 60, 30, 7, 1, 0, -7),
+        validation_alias=AliasChoices("REMINDER_THRESHOLDS", "reminder_thresholds"),
+        description="Days before expiry a reminder falls due, comma-separated (negative: "
+        "after it).",
+    )
+    reminder_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=AliasChoices("REMINDER_INTERVAL_SECONDS", "reminder_interval_seconds"),
+        description="How often the background runner looks for reminders due.",
+    )
+    reminder_default_timezone: str = Field(
+        default="UTC",
+        validation_alias=AliasChoices("REMINDER_DEFAULT_TIMEZONE", "reminder_default_timezone"),
+        description="The IANA time zone of a recipient whose chat did not tell theirs (quiet "
+        "hours are 09:00-17:00 on working days there).",
+    )
+
+    @field_validator("reminder_thresholds", mode="before")
+    @classmethod
+    def _parse_thresholds(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        try:
+            return tuple(int(part) for part in parts)
+        except ValueError:
+            raise ValueError(
+                f"REMINDER_THRESHOLDS={value!r} is not a comma-separated list of whole days "
+                "(for example 90,60,30,7,1,0,-7)"
+            ) from None
+
+    @field_validator("reminder_thresholds")
+    @classmethod
+    def _require_thresholds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value:
+            raise ValueError("REMINDER_THRESHOLDS needs at least one number of days")
+        return value
+
+    @field_validator("reminder_default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"REMINDER_DEFAULT_TIMEZONE={value!r} is not a known IANA time zone "
+                "(for example Europe/Paris or UTC)"
+            ) from None
+        return value
 
     @property
     def auth_enabled(self) -> bool:

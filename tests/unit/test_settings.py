@@ -62,3 +62,43 @@ def test_settings_are_frozen():
     settings = Settings(_env_file=None)
     with pytest.raises(ValidationError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_renewal_reminders_are_on_by_default_at_the_issue_s_thresholds(monkeypatch):
+    for name in ("REMINDERS_ENABLED", "REMINDER_THRESHOLDS", "REMINDER_INTERVAL_SECONDS",
+                 "REMINDER_DEFAULT_TIMEZONE"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)
+
+    assert settings.reminders_enabled
+    assert settings.reminder_thresholds == (90, 60, 30, 7, 1, 0, -7)
+    assert settings.reminder_interval_seconds == 300
+    assert settings.reminder_default_timezone == "UTC"
+
+
+def test_reminder_thresholds_are_read_as_comma_separated_days(monkeypatch):
+    monkeypatch.setenv("REMINDER_THRESHOLDS", " 30, 7 ,0,-3 ")
+    monkeypatch.setenv("REMINDER_DEFAULT_TIMEZONE", "Asia/Taipei")
+    monkeypatch.setenv("REMINDERS_ENABLED", "false")
+
+    settings = Settings(_env_file=None)
+
+    assert settings.reminder_thresholds == (30, 7, 0, -3)
+    assert settings.reminder_default_timezone == "Asia/Taipei"
+    assert not settings.reminders_enabled
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("REMINDER_THRESHOLDS", "90,sixty", "is not a comma-separated list of whole days"),
+        ("REMINDER_THRESHOLDS", " , ", "needs at least one number of days"),
+        ("REMINDER_DEFAULT_TIMEZONE", "Mars/Olympus_Mons", "is not a known IANA time zone"),
+        ("REMINDER_INTERVAL_SECONDS", "0", "greater than 0"),
+    ],
+)
+def test_bad_reminder_settings_are_refused_with_the_reason(monkeypatch, name, value, reason):
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError, match=reason):
+        Settings(_env_file=None)
