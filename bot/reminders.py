@@ -16,8 +16,6 @@ and says how it went, as ``services.reminders.ReminderChannel`` asks:
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import ConversationReference
@@ -26,6 +24,7 @@ from bot.proactive import ReferenceKeeper
 from dialogs.cards import message, renewal_reminder_card
 from services.i18n import translator
 from services.reminders import DeliveryResult, DueReminder, Failed, Gone, RetryAfter, Sent
+from services.retry import retry_after_seconds
 
 __all__ = ["ChatReminderChannel"]
 
@@ -79,7 +78,8 @@ class ChatReminderChannel:
         response = getattr(failure, "response", None)
         status = getattr(response, "status_code", None)
         if status == _THROTTLED:
-            return RetryAfter(_retry_after(getattr(response, "headers", None)))
+            headers = getattr(response, "headers", None) or {}
+            return RetryAfter(retry_after_seconds(headers.get("Retry-After")) or 0.0)
         if status in _GONE:
             try:
                 await self._keeper.forget(stored.user_id, stored.conversation_id)
@@ -89,21 +89,3 @@ class ChatReminderChannel:
             return Gone()
         kind = type(failure).__name__
         return Failed(f"{kind} (HTTP {status})" if status else kind)
-
-
-def _retry_after(headers: object) -> float:
-    """The seconds a ``Retry-After`` header asks to wait (seconds, or an HTTP date)."""
-    value = headers.get("Retry-After") if hasattr(headers, "get") else None
-    if not value:
-        return 0.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return 0.0
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())

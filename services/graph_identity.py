@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import email.utils
 import hashlib
 import json
 import logging
@@ -51,7 +50,6 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -65,11 +63,10 @@ from services.clock import Clock, SystemClock
 from services.errors import IdentityUnavailable, SignInRefused
 from services.identity import DirectoryIdentityService, DirectoryUser, IdentityService, Tenant
 from services.logs import redact
+from services.retry import retry_after_seconds
 from services.settings import Settings
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     import requests
 
 __all__ = [
@@ -134,21 +131,6 @@ def _home_account_id(result: dict[str, Any]) -> str | None:
     if isinstance(info, dict) and info.get("uid") and info.get("utid"):
         return f"{info['uid']}.{info['utid']}"
     return None
-
-
-def _retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _remember(store: OrderedDict[_K, _V], key: _K, value: _V, limit: int) -> list[_V]:
@@ -429,7 +411,7 @@ class MsalGraphIdentityService:
                     status = response.status
                     failure = f"Graph {status} on {url.path}: {await _error_detail(response)}"
                     retryable = status == 429 or status >= 500
-                    retry_after = _retry_after(
+                    retry_after = retry_after_seconds(
                         response.headers.get("Retry-After"), self._clock.now()
                     )
             except (aiohttp.ClientError, TimeoutError) as error:

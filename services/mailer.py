@@ -20,7 +20,7 @@ import asyncio
 import email.utils
 import logging
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from services.clock import Clock, SystemClock
 from services.errors import MailDeliveryError
 from services.logs import redact
+from services.retry import retry_after_seconds
 from services.settings import MailTransport, Settings, SmtpSecurity
 
 __all__ = [
@@ -203,21 +204,6 @@ class MsalAppTokenProvider:
         return result
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def _html_part(message: EmailMessage) -> tuple[str, str]:
     """The body Graph is given: the HTML alternative, else the plain text."""
     part = message.get_body(preferencelist=("html", "plain"))
@@ -269,7 +255,7 @@ class GraphMailer:
                     return str(message["Message-ID"] or f"graph:{request_id}")
                 detail = await self._error_detail(response)
                 status = response.status
-                retry_after = _retry_after(response.headers.get("Retry-After"))
+                retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         except (aiohttp.ClientError, TimeoutError) as error:
             raise MailDeliveryError(
                 _reason(f"Graph unreachable: {type(error).__name__}"), permanent=False
