@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from bench.reminders import FULL_MEMBERSHIPS, SENDS, measure_reminders, write_reminders_table
 from bench.report import flags, judge_bar, ratios, write_table
 from tests.support.postgres import throwaway_cluster
 from tests.support.process import wait_ready
@@ -283,6 +284,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--messages", help="comma-separated message texts (the driver's default)")
     parser.add_argument("--users", help="comma-separated aadObjectIds (the driver's default)")
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=FULL_MEMBERSHIPS,
+        help="memberships in the renewal reminders' scan (0: skip that section)",
+    )
+    parser.add_argument(
+        "--reminder-sends", type=int, default=SENDS, help="chat reminders sent to the stand-in"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench" / "results.json")
     parser.add_argument(
         "--require-bar", action="store_true", help="exit 1 unless the issue's bar is met"
@@ -292,7 +302,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main() -> int:
     """Measure (a) bare, (b) stock, (c) ours on SQLite, (d) ours on PostgreSQL; report."""
-    logging.basicConfig(level=logging.INFO, format="bench: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="bench: %(message)s")
+    logger.setLevel(logging.INFO)
     options = _parser().parse_args()
     wanted = set(options.only.split(","))
     if unknown := wanted - {c.name for c in CONFIGS}:
@@ -309,6 +320,10 @@ def main() -> int:
             if config.name in wanted:
                 logger.info("%s: %s", config.name, config.about)
                 configs[config.name] = measure(config, options, Path(scratch), logs)
+        reminders = None
+        if options.reminders > 0:
+            logger.info("reminders: a scan over %s memberships", f"{options.reminders:,}")
+            reminders = measure_reminders(options.reminders, options.reminder_sends, Path(scratch))
 
     everything = {c.name: configs.get(c.name, {"failed": "not run (--only)"}) for c in CONFIGS}
     compared = ratios(configs)
@@ -321,14 +336,21 @@ def main() -> int:
         "configs": configs,
         "ratios": compared,
         "bar": bar,
+        "reminders": reminders,
         "server_logs": str(logs),
         "notes": NOTES,
     }
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     write_table(results, options.output)
+    if reminders is not None:
+        write_reminders_table(reminders)
 
     broken = [n for n, f in configs.items() if "failed" in f or f["errors"]]
+    if reminders is not None:
+        broken += [
+            f"reminders {p}" for p, f in reminders.items() if isinstance(f, dict) and "failed" in f
+        ]
     if broken:
         logger.error("no valid figures for: %s", ", ".join(broken))
         return 1

@@ -118,6 +118,7 @@ WORKDAY_END = time(17)
 CONTACT_PREFIX = "contact:"
 
 _ERROR_LENGTH = 500
+_SCAN_SLICE = 1_000  # organizations per statement in the scan (parameter limits)
 
 
 class ReminderStatus(StrEnum):
@@ -598,8 +599,18 @@ class ReminderRunner:
             if (threshold := latest_due_threshold(self._thresholds, (row.expiry_date - today).days))
             is not None
         }
-        if not due:
-            return []
+        planned: list[PlannedReminder] = []
+        organizations = sorted(due)
+        # In slices: one statement may carry at most 32,767 parameters on PostgreSQL.
+        for start in range(0, len(organizations), _SCAN_SLICE):
+            some = {key: due[key] for key in organizations[start : start + _SCAN_SLICE]}
+            planned += await self._plan_slice(session, now, some)
+        return sorted(planned, key=lambda plan: (plan.organization_id, plan.recipient_id))
+
+    async def _plan_slice(
+        self, session: AsyncSession, now: datetime, due: dict[str, tuple[date, int]]
+    ) -> list[PlannedReminder]:
+        """The claims missing for these organizations (term and threshold due for each)."""
         recipients = await self._recipients(session, list(due))
         preferences = {
             (row.organization_id, row.user_id): row
@@ -640,7 +651,7 @@ class ReminderRunner:
                         not_before=next_window(start, zone),
                     )
                 )
-        return sorted(planned, key=lambda plan: (plan.organization_id, plan.recipient_id))
+        return planned
 
     async def _schedule(self) -> int:
         """Insert the missing claims; cancel what a later one or a new term left behind."""

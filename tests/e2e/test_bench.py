@@ -23,7 +23,8 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
     output = tmp_path / "results.json"
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--turns", "40", "--warmup", "20",
-         "--conversations", "10", "--concurrency", "4", "--output", str(output)],
+         "--conversations", "10", "--concurrency", "4", "--output", str(output),
+         "--reminders", "20000", "--reminder-sends", "20"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -40,3 +41,14 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
     assert ours["conversationUpdate"][0].startswith("message: Hello!")
     assert ours["help"][0].startswith("message: I guide Microsoft Partner Network members")
     assert ours["status"][0] == "message: [application/vnd.microsoft.card.adaptive]"
+
+    # The renewal reminders' section: the indexed scan (in slices) on both databases found the due
+    # reminders, and every chat reminder sent reached the connector stand-in.
+    reminders = results["reminders"]
+    for database in ("sqlite", "postgres"):
+        scan = reminders[database]
+        assert scan["memberships"] == 20_000 and 1_000 < scan["planned"] < 20_000, scan
+        assert scan["planned_by_chat"] > 0, scan
+    assert reminders["sqlite"]["planned"] == reminders["postgres"]["planned"]
+    send = reminders["send"]
+    assert send["sent"] == send["arrived_at_connector"] == 20 and send["not_delivered"] == 0

@@ -1,0 +1,194 @@
+"""A renewal reminder, from the runner to the user's chat and back: *Renew now* over HTTP.
+
+The real app serves the demo data on SQLite. The user talks to it once, Teams-shaped, so the
+app keeps the conversation and records them as their organization's administrator. A
+``ReminderRunner`` (on a working-day noon, so quiet hours do not hold it) posts the reminder
+card through the real adapter to a connector stand-in; the test then clicks the card's
+*Renew now* exactly as Teams sends a ``messageBack`` and reads the app's answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import update
+
+from bot.adapter import create_adapter
+from bot.proactive import ReferenceKeeper
+from bot.reminders import ChatReminderChannel
+from services import db
+from services.clock import FixedClock, SystemClock
+from services.conversations import SqlConversationReferences
+from services.demo_data import load_demo
+from services.emails import EmailComposer
+from services.reminders import EmailReminderChannel, ReminderRunner
+from services.tables import MembershipRow
+from services.unit_of_work import UnitOfWorkFactory
+from tests.conftest import make_settings
+from tests.support.chat import card_parts
+from tests.support.connector import connector_stand_in
+
+BOT = {"id": "28:bot", "name": "Membership bot"}
+USERS = {
+    "ana.silva": ("7f3c2a10-0000-4000-8000-000000c0de02", "Ana Silva"),
+    "mei.lin": ("7f3c2a10-0000-4000-8000-000000c0de01", "Mei Lin"),
+}
+
+
+def _next_working_noon(now: datetime) -> datetime:
+    day = now.replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+@pytest.fixture
+async def units(sqlite_url):
+    engine = db.create_engine(sqlite_url)
+    await load_demo(UnitOfWorkFactory(engine), SystemClock())  # as `make run` has it
+    yield UnitOfWorkFactory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+class Teams:
+    """One user's personal chat with the app, as Teams posts it (replies in the response)."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, user: str, service_url: str):
+        tenant, name = USERS[user]
+        self.http, self.base_url, self.tenant = http, base_url, tenant
+        self.service_url = service_url
+        self.user = {"id": f"29:{user}", "name": name, "aadObjectId": user}
+        self.conversation = {
+            "id": f"a:{uuid.uuid4().hex}",
+            "conversationType": "personal",
+            "tenantId": tenant,
+        }
+
+    async def send(self, text: str, value: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {
+            "type": "message", "id": uuid.uuid4().hex, "channelId": "msteams",
+            "serviceUrl": self.service_url, "from": self.user, "recipient": BOT,
+            "conversation": self.conversation, "channelData": {"tenant": {"id": self.tenant}},
+            "locale": "en-US", "localTimezone": "UTC", "deliveryMode": "expectReplies",
+            "text": text,
+        }  # fmt: skip
+        if value is not None:
+            body["value"] = value
+        async with self.http.post(f"{self.base_url}/api/messages", json=body) as response:
+            assert response.status == 200, await response.text()
+            return list((await response.json())["activities"])
+
+    async def click(self, card: dict[str, Any], title: str) -> list[dict[str, Any]]:
+        """What Teams sends for a ``messageBack`` button: its text, and its value."""
+        button = next(b for b in card_parts(card)[1] if b["title"] == title)
+        data = dict(button["data"])
+        teams = data.pop("msteams")
+        return await self.send(teams["text"], {**data, **teams["value"]})
+
+
+def _texts(reply: dict[str, Any]) -> list[str]:
+    return card_parts(reply["attachments"][0]["content"])[0]
+
+
+def _last(replies: list[dict[str, Any]]) -> tuple[str, list[str]]:
+    """The last reply's text (a card's first text block) and its buttons' titles."""
+    last = replies[-1]
+    if last.get("attachments"):
+        texts, buttons = card_parts(last["attachments"][0]["content"])
+        return texts[0], [b["title"] for b in buttons]
+    actions = (last.get("suggestedActions") or {}).get("actions") or []
+    return last.get("text") or "", [a["title"] for a in actions]
+
+
+async def _expire(units, organization_id: str, *, days_ago: int) -> None:
+    async with units() as unit:
+        await unit.session.execute(
+            update(MembershipRow)
+            .where(MembershipRow.organization_id == organization_id)
+            .values(expiry_date=SystemClock().today() - timedelta(days=days_ago))
+        )
+        await unit.commit()
+
+
+async def _remind(units, sqlite_url: str, clock: FixedClock) -> ReminderRunner:
+    """The runner the service runs, posting through the real adapter."""
+    references = SqlConversationReferences(units, clock)
+    channel = ChatReminderChannel(
+        create_adapter(make_settings(sqlite_url)), "", ReferenceKeeper(references)
+    )
+    emails = EmailReminderChannel(EmailComposer("bot@bot.example.test", "Membership assistant"))
+    return ReminderRunner(units, clock, channel, emails, references=references)
+
+
+@pytest.mark.parametrize(
+    ("user", "question", "buttons"),
+    [
+        (
+            "ana.silva",
+            "Renew the Microsoft Action Pack subscription of Northwind Traders Inc. "
+            "(MPN ID 4100003)?",
+            ["Renew now", "Not now"],
+        ),
+        (
+            "mei.lin",
+            "Your membership has expired and its record in the legacy Partner Membership Center "
+            "is view-only. To renew, first create your Partner Center account",
+            ["Create the account now", "Not now"],
+        ),
+    ],
+)
+async def test_renew_now_on_the_reminder_card_lands_in_the_renewal_at_the_right_step(
+    http, serve_app, sqlite_url, units, user, question, buttons
+):
+    base_url = await serve_app(make_settings(sqlite_url))
+    async with connector_stand_in() as connector:
+        teams = Teams(http, base_url, user, connector.url)
+        if user == "mei.lin":  # Contoso's record expired two days ago, not a month ago
+            await _expire(units, "contoso", days_ago=2)
+        await teams.send("status")  # the app keeps the chat and who may act for whom
+        noon = FixedClock(_next_working_noon(datetime.now(UTC)))
+        runner = await _remind(units, sqlite_url, noon)
+
+        report = await runner.run_once()
+        [posted] = [
+            a for a in await connector.wait_for(1) if a["_conversation"] == teams.conversation["id"]
+        ]
+        card = posted["attachments"][0]["content"]
+        replies = await teams.click(card, "Renew now")
+
+    assert report.sent - report.emailed == 1  # in the chat; the primary contacts by email
+    text, titles = _last(replies)
+    assert text.startswith(question)
+    assert titles == buttons
+
+
+async def test_renewing_from_the_reminder_cancels_the_reminders_left_for_that_term(
+    http, serve_app, sqlite_url, units
+):
+    base_url = await serve_app(make_settings(sqlite_url))
+    async with connector_stand_in() as connector:
+        teams = Teams(http, base_url, "ana.silva", connector.url)
+        await teams.send("status")
+        noon = FixedClock(_next_working_noon(datetime.now(UTC)))
+        runner = await _remind(units, sqlite_url, noon)
+        await runner.run_once()
+        [posted] = await connector.wait_for(1)
+
+        await teams.click(posted["attachments"][0]["content"], "Renew now")
+        replies = await teams.send("Renew now", {"action": "renew.now"})
+        noon.at += timedelta(days=14)  # the 7-day threshold of the old term
+        later = await runner.run_once()
+
+    assert _texts(replies[0])[0] == "Membership renewed"
+    assert later.sent == 0 and later.scheduled == 0
+    assert len(connector.activities) == 1
