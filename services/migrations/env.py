@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from services.db import create_engine
-from services.tables import Base
+from services.schema import Base
 
 target_metadata = Base.metadata
 

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services import db
-from services.tables import Base
+from services.schema import Base
 
 
 async def test_the_migrated_schema_matches_the_models(database_url):
