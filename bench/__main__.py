@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 
 from bench.reminders import FULL_MEMBERSHIPS, SENDS, measure_reminders, write_reminders_table
 from bench.report import flags, judge_bar, ratios, write_table
+from bench.token_validation import format_table, measure_token_validation
 from tests.support.postgres import throwaway_cluster
 from tests.support.process import wait_ready
 
@@ -293,6 +294,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--reminder-sends", type=int, default=SENDS, help="chat reminders sent to the stand-in"
     )
+    parser.add_argument(
+        "--token-requests",
+        type=int,
+        default=5000,
+        help="requests in the token-validation section (0: skip it)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench" / "results.json")
     parser.add_argument(
         "--require-bar", action="store_true", help="exit 1 unless the issue's bar is met"
@@ -320,6 +327,10 @@ def main() -> int:
             if config.name in wanted:
                 logger.info("%s: %s", config.name, config.about)
                 configs[config.name] = measure(config, options, Path(scratch), logs)
+        tokens = None
+        if options.token_requests > 0:
+            logger.info("token validation: %s requests over 10 tokens", options.token_requests)
+            tokens = measure_token_validation(requests=options.token_requests, tokens=10, rounds=3)
         reminders = None
         if options.reminders > 0:
             logger.info("reminders: a scan over %s memberships", f"{options.reminders:,}")
@@ -336,6 +347,7 @@ def main() -> int:
         "configs": configs,
         "ratios": compared,
         "bar": bar,
+        "token_validation": tokens,
         "reminders": reminders,
         "server_logs": str(logs),
         "notes": NOTES,
@@ -343,6 +355,8 @@ def main() -> int:
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     write_table(results, options.output)
+    if tokens is not None:
+        sys.stdout.write(format_table(tokens) + "\n")
     if reminders is not None:
         write_reminders_table(reminders)
 

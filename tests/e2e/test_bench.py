@@ -24,7 +24,7 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--turns", "40", "--warmup", "20",
          "--conversations", "10", "--concurrency", "4", "--output", str(output),
-         "--reminders", "20000", "--reminder-sends", "20"],
+         "--reminders", "20000", "--reminder-sends", "20", "--token-requests", "200"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -41,6 +41,11 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
     assert ours["conversationUpdate"][0].startswith("message: Hello!")
     assert ours["help"][0].startswith("message: I guide Microsoft Partner Network members")
     assert ours["status"][0] == "message: [application/vnd.microsoft.card.adaptive]"
+
+    # Token validation: the cached path validated each token once in full, and was cheaper.
+    tokens = results["token_validation"]
+    assert tokens["requests"] == 200 and tokens["ours_full_validations"] == tokens["tokens"]
+    assert tokens["ours_ms_per_request"] < tokens["stock_ms_per_request"]
 
     # The renewal reminders' section: the indexed scan (in slices) on both databases found the due
     # reminders, and every chat reminder sent reached the connector stand-in.
