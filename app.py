@@ -2,7 +2,8 @@
 
 ``create_app(settings, services=None)`` wires the whole bot; tests call it with fakes or with
 real local parts. ``main()`` is the ``membership-bot`` console command: ``serve``,
-``db upgrade``, ``demo load``, ``manifest build`` and ``reminders run``. Nothing is built at
+``db upgrade``, ``demo load``, ``manifest build``, ``reminders run``, ``catalog load`` and
+``orders confirm``. Nothing is built at
 import time, and every resource with a lifetime (the database engine, the HTTP client, the
 background email sender, the renewal reminders' runner) is opened and closed by its own
 ``cleanup_ctx`` generator, in that order, and closed in the reverse one.
@@ -30,6 +31,8 @@ from pydantic import ValidationError
 
 from bot.adapter import MembershipAdapter, create_adapter
 from bot.membership_bot import MembershipBot
+from bot.orders import OrderPaidNotifier
+from bot.payments import add_payment_routes
 from bot.proactive import ContactConfirmedNotifier, Proactive, ReferenceKeeper
 from bot.reminders import ChatReminderChannel
 from bot.routes import ADAPTER, BOT, READY, add_routes, run_turn
@@ -45,6 +48,15 @@ from bot.verify_page import add_verify_routes
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
 from services import db
+from services.benefits import (
+    Benefit,
+    BenefitsService,
+    Order,
+    OrderClosed,
+    OrderPaidListener,
+    Payment,
+)
+from services.catalog import SHIPPED_CATALOG, Catalog, CatalogError, CatalogStore, load_catalog_file
 from services.clock import SystemClock
 from services.contact_verification import (
     Confirmation,
@@ -55,6 +67,7 @@ from services.contact_verification import (
 from services.conversations import ConversationReferences, SqlConversationReferences
 from services.demo_data import load_demo
 from services.emails import EmailComposer
+from services.errors import NotFound
 from services.graph_identity import create_identity_service
 from services.identity import IdentityService
 from services.logs import configure_logging
@@ -90,6 +103,7 @@ class Services:
     verification: ContactVerification
     references: ConversationReferences
     reminders: Reminders | None = None
+    benefits: BenefitsService | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,7 @@ class _Database:
 SERVICES = web.AppKey("services", Services)
 _DATABASE = web.AppKey("database", _Database)
 _KEEPER = web.AppKey("keeper", ReferenceKeeper)
+_ORDER_PAID = web.AppKey("order_paid", OrderPaidNotifier)
 _CONTACT_CONFIRMED = web.AppKey("contact_confirmed", ContactConfirmedNotifier)
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
@@ -122,6 +137,9 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
         app.cleanup_ctx.append(_reminders(settings))
     add_routes(app)
     add_verify_routes(app, lambda: app[SERVICES].verification, _tell_requester(app))
+    add_payment_routes(
+        app, lambda: _benefits_of(app), settings.payment_webhook_secret.get_secret_value()
+    )
     app.on_startup.append(_freeze_startup_heap)
     if settings.dev_chat_enabled:
         from bot.directline import setup_directline  # dev only: never loaded in production
@@ -156,6 +174,7 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
                 ),
                 references=SqlConversationReferences(units, clock),
                 reminders=SqlReminders(units, clock),
+                benefits=_benefits_service(settings, units, clock, _OrderPaidLater(app)),
             )
             app[_DATABASE] = _Database(units, clock)
             sender = OutboxSender(
@@ -183,6 +202,37 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
     return database
 
 
+def _benefits_of(app: web.Application) -> BenefitsService | None:
+    # The webhook is mounted before start-up builds the services: look them up late.
+    services = app.get(SERVICES)
+    return services.benefits if services is not None else None
+
+
+def _catalogs(settings: Settings, units: UnitOfWorkFactory, clock: SystemClock) -> CatalogStore:
+    return CatalogStore(units, clock, fallback=settings.catalog_file or SHIPPED_CATALOG)
+
+
+def _benefits_service(
+    settings: Settings,
+    units: UnitOfWorkFactory,
+    clock: SystemClock,
+    listener: OrderPaidListener | None,
+) -> BenefitsService:
+    return BenefitsService(units, clock, _catalogs(settings, units, clock), listener=listener)
+
+
+class _OrderPaidLater:
+    """The service's listener for paid orders: the bot's notifier, looked up once it exists
+    (the services are built before the bot)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    async def order_paid(self, order: Order, benefits: list[Benefit]) -> None:
+        if (notifier := self._app.get(_ORDER_PAID)) is not None:
+            await notifier.order_paid(order, benefits)
+
+
 def _bot(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     build_bot = _build_bot(settings)
 
@@ -205,6 +255,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
             services.identity,
             services.verification,
             reminders=services.reminders,
+            benefits=services.benefits,
         )
         connection = settings.oauth_connection_name or None
         dialog = MainDialog(user_profile, journeys, sign_in_connection=connection)
@@ -218,6 +269,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
         app[READY] = services.ready
         proactive = Proactive(app[ADAPTER], settings.microsoft_app_id, keeper)
         app[_CONTACT_CONFIRMED] = ContactConfirmedNotifier(proactive, services.membership)
+        app[_ORDER_PAID] = OrderPaidNotifier(proactive)
 
     return build_bot
 
@@ -389,6 +441,57 @@ async def _run_reminders(settings: Settings, *, once: bool, dry_run: bool) -> Ru
         await engine.dispose()
 
 
+async def _load_catalog(settings: Settings, catalog: Catalog, source: str) -> None:
+    engine = db.create_engine(settings.database_url)
+    try:
+        units = UnitOfWorkFactory(engine)
+        await _catalogs(settings, units, SystemClock()).load(catalog, source=source)
+    finally:
+        await engine.dispose()
+
+
+async def _show_catalog(settings: Settings) -> Catalog:
+    engine = db.create_engine(settings.database_url)
+    try:
+        return await _catalogs(settings, UnitOfWorkFactory(engine), SystemClock()).current()
+    finally:
+        await engine.dispose()
+
+
+async def _confirm_order(settings: Settings, order_id: str, reference: str) -> Payment:
+    """Confirm a payment from the command line; the buyer is told in the chat, as the service
+    would (an adapter of its own, with the bot's credentials)."""
+    engine = db.create_engine(settings.database_url)
+    try:
+        units, clock = UnitOfWorkFactory(engine), SystemClock()
+        keeper = ReferenceKeeper(SqlConversationReferences(units, clock))
+        proactive = Proactive(create_adapter(settings), settings.microsoft_app_id, keeper)
+        service = _benefits_service(settings, units, clock, OrderPaidNotifier(proactive))
+        return await service.confirm_payment(order_id, reference)
+    finally:
+        await engine.dispose()
+
+
+def _catalog_summary(catalog: Catalog) -> str:
+    return (
+        f"catalog {catalog.version}: {len(catalog.tiers)} tiers, {len(catalog.benefits)} "
+        f"benefits, {len(catalog.offers)} offers\n"
+    )
+
+
+def _payment_line(payment: Payment) -> str:
+    order = payment.order
+    if not payment.newly_paid:
+        return (
+            f"order {order.id} was already paid (reference {order.payment_reference}): "
+            "nothing changed\n"
+        )
+    return (
+        f"order {order.id} paid ({order.amount} {order.currency}, {order.offer_id} for "
+        f"{order.organization_id}): {len(payment.benefits)} benefits provisioned\n"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="membership-bot", description="The Microsoft Partner Network membership assistant."
@@ -418,6 +521,24 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run",
         action="store_true",
         help="with --once: list what would be sent, change nothing",
+    )
+    catalog = commands.add_parser("catalog", help="the membership catalog (tiers, offers)")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    catalog_load = catalog_commands.add_parser(
+        "load", help="validate a catalog YAML file and put it in force (all or nothing)"
+    )
+    catalog_load.add_argument("file", type=Path, help="the catalog file (YAML)")
+    catalog_commands.add_parser("show", help="summarize the catalog in force")
+    orders = commands.add_parser("orders", help="benefit orders")
+    orders_commands = orders.add_subparsers(dest="orders_command", required=True)
+    confirm = orders_commands.add_parser(
+        "confirm", help="confirm an order's payment and provision its benefits (idempotent)"
+    )
+    confirm.add_argument("order_id", metavar="ID", help="the order's id (ORD-…)")
+    confirm.add_argument(
+        "--reference",
+        default="confirmed by the operator",
+        help="the payment's reference (a bank transfer's, an invoice number)",
     )
     return parser
 
@@ -466,6 +587,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             _write_plan(report.planned, sys.stdout, sys.stderr)
         elif report is not None:
             sys.stdout.write(_summary(report))
+        return 0
+    if arguments.command == "catalog":
+        if arguments.catalog_command == "show":
+            sys.stdout.write(_catalog_summary(asyncio.run(_show_catalog(settings))))
+            return 0
+        try:
+            loaded = load_catalog_file(arguments.file)
+        except CatalogError as error:
+            sys.stderr.write(f"membership-bot: the catalog was not loaded:\n{error}\n")
+            return 2
+        asyncio.run(_load_catalog(settings, loaded, str(arguments.file)))
+        sys.stdout.write("loaded " + _catalog_summary(loaded))
+        return 0
+    if arguments.command == "orders":
+        try:
+            payment = asyncio.run(_confirm_order(settings, arguments.order_id, arguments.reference))
+        except NotFound:
+            sys.stderr.write(f"membership-bot: no order {arguments.order_id!r}\n")
+            return 2
+        except OrderClosed as error:
+            sys.stderr.write(
+                f"membership-bot: order {error.order_id} is {error.status.value}: not confirmed\n"
+            )
+            return 2
+        sys.stdout.write(_payment_line(payment))
         return 0
 
     app = create_app(settings)

@@ -44,6 +44,7 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs.intents import MENU_LABELS, Intent
 from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES
+from services.benefits import Benefit, BenefitState
 from services.contact_verification import Confirmation, VettingStatus, VettingSubStatus
 from services.i18n import N_, Locale, Translator
 from services.membership import MembershipView, OrganizationStatus, Step, StepState
@@ -57,18 +58,23 @@ __all__ = [
     "VERSION",
     "Option",
     "ReminderAction",
+    "benefits_card",
     "card_action",
     "choice_card",
     "contact_confirmed_card",
     "message",
+    "offers_card",
+    "order_paid_card",
     "profile_form",
     "renewal_card",
     "renewal_reminder_card",
     "status_card",
+    "upgrade_card",
 ]
 
 VERSION = "1.5"
 SUBMIT_PROFILE = "submit_profile"
+MANAGE_BENEFITS = "benefits.manage"  # the benefits' list, from the hub or the payment notice
 CANCEL_PROFILE = "cancel_profile"
 # Teams shows at most six buttons in one set of actions; longer lists are split into sets.
 _MOST_BUTTONS_PER_SET = 6
@@ -148,12 +154,14 @@ def status_card(
     *,
     last_email: str | None = None,
     reminders_stopped: bool = False,
+    benefits: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Where the membership and the account setup stand, with a button to the next step.
 
     ``last_email`` is a line on the latest verification email, shown under the checklist while
-    the contact has not confirmed; ``reminders_stopped`` (the reader stopped the renewal
-    reminders) adds a line saying so and a button to turn them back on.
+    the contact has not confirmed; ``benefits`` are lines on the active benefits and the orders
+    waiting for payment (with a button to the benefits); ``reminders_stopped`` (the reader
+    stopped the renewal reminders) adds a line saying so and a button to turn them back on.
     """
     body = [_text(status.legal_name, weight="Bolder", size="Medium")]
     membership = status.membership
@@ -195,6 +203,10 @@ def status_card(
     buttons = []
     if (pending := status.first_pending) is not None:
         buttons.append(_continue_button(t, CONTINUES[pending]))
+    if benefits:
+        body.append(_text(t.gettext("Benefits and orders:"), weight="Bolder", spacing="Medium"))
+        body += [_text(line, spacing="Small") for line in benefits]
+        buttons.append(_button(t.gettext(MENU_LABELS[Intent.BENEFITS]), Intent.BENEFITS))
     if reminders_stopped:
         body.append(
             _text(t.gettext("You turned off the renewal reminders."), isSubtle=True,
@@ -370,6 +382,106 @@ def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) 
          "data": {"action": CANCEL_PROFILE}, "associatedInputs": "none"},
     ]  # fmt: skip
     return {**_card(body), "actions": actions}
+
+
+def upgrade_card(
+    t: Translator,
+    *,
+    current: str,
+    options: Sequence[tuple[str, str, Sequence[str], str | None]],
+) -> dict[str, Any]:
+    """The current tier, then each higher one: (name, description, what it adds, why not)."""
+    body = [
+        _text(t.gettext("Upgrade the membership"), weight="Bolder", size="Medium"),
+        _text(t.gettext("You have the {tier}.", tier=current)),
+    ]
+    for name, description, adds, blocked in options:
+        body.append(_text(name, weight="Bolder", spacing="Medium"))
+        body.append(_text(description, spacing="None"))
+        if adds:
+            body.append(_text(t.gettext("Adds: {benefits}", benefits="; ".join(adds)),
+                              spacing="None", isSubtle=True))  # fmt: skip
+        if blocked:
+            body.append(
+                _text(t.gettext("Not yet: {reason}.", reason=blocked), color="Warning",
+                      spacing="None")
+            )  # fmt: skip
+    return _card(body)
+
+
+def offers_card(
+    t: Translator, offers: Sequence[tuple[str, str, str, Sequence[str]]]
+) -> dict[str, Any]:
+    """The offers for sale: (name, description, price, what it brings)."""
+    body = [_text(t.gettext("Offers you can buy"), weight="Bolder", size="Medium")]
+    for name, description, price, brings in offers:
+        body.append(_text(f"{name}: {price}", weight="Bolder", spacing="Medium"))
+        body.append(_text(description, spacing="None"))
+        if brings:
+            body.append(_text(t.gettext("Includes: {benefits}", benefits="; ".join(brings)),
+                              spacing="None", isSubtle=True))  # fmt: skip
+    return _card(body)
+
+
+_BENEFIT_SECTIONS = (
+    ("ready", N_("Ready to activate")),
+    (BenefitState.ACTIVE, N_("Active")),
+    (BenefitState.EXPIRING, N_("Expiring within 30 days")),
+    (BenefitState.USED, N_("Used up")),
+    (BenefitState.EXPIRED, N_("Expired")),
+)
+
+
+def benefits_card(t: Translator, locale: Locale, benefits: Sequence[Benefit]) -> dict[str, Any]:
+    """The organization's benefits by state, each with its use, its term and who activated it."""
+    body = [_text(t.gettext("Your benefits"), weight="Bolder", size="Medium")]
+    for section, title in _BENEFIT_SECTIONS:
+        found = [b for b in benefits if _section(b) == section]
+        if not found:
+            continue
+        body.append(_text(t.gettext(title), weight="Bolder", spacing="Medium"))
+        for benefit in found:
+            line = t.gettext(
+                "{benefit}: {used} of {quantity} {unit} used, until {end}.",
+                benefit=benefit.spec.name.text(locale), used=benefit.used,
+                quantity=benefit.quantity, unit=benefit.spec.unit.text(locale),
+                end=benefit.term_end.isoformat(),
+            )  # fmt: skip
+            if benefit.activated_at is not None:
+                line += " " + t.gettext(
+                    "Activated by {who} on {date}.",
+                    who=benefit.activated_by or "", date=benefit.activated_at.date().isoformat(),
+                )  # fmt: skip
+            if benefit.detail:
+                line += f" ({benefit.detail})"
+            body.append(_text(line, spacing="Small"))
+    return _card(body)
+
+
+def _section(benefit: Benefit) -> str:
+    if benefit.activated_at is None and benefit.state in (
+        BenefitState.AVAILABLE,
+        BenefitState.EXPIRING,
+    ):
+        return "ready"
+    return str(benefit.state)
+
+
+def order_paid_card(
+    t: Translator, *, order_id: str, price: str, brought: Sequence[str]
+) -> dict[str, Any]:
+    """An order's payment confirmed: what it brought, and a button to activate the benefits."""
+    body = [
+        _text(t.gettext("Payment received"), weight="Bolder", size="Medium"),
+        _text(
+            t.gettext(
+                "Order {id} ({price}) is paid. Your benefits are ready:", id=order_id, price=price
+            )
+        ),
+        *(_text(f"• {line}", spacing="None") for line in brought),
+    ]
+    manage = t.gettext("Activate and manage benefits")
+    return _card([*body, *_action_sets([_button(manage, MANAGE_BENEFITS)])])
 
 
 def _card(body: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """The main dialog: the welcome, the menu of journeys, and the loop back to the menu.
 
-Journeys that are not built yet answer honestly that they are coming.
+Journeys that are not built yet answer honestly that they are coming. An ``activate.<id>``
+button from an earlier benefits card, and the payment notice's "Activate and manage benefits",
+lead into the benefits whenever the user is at the menu.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from botbuilder.schema import ActivityTypes
 
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
-from dialogs.cards import Option, card_action
+from dialogs.benefits_dialog import ACTIVATE_PREFIX, BenefitsDialog
+from dialogs.cards import MANAGE_BENEFITS, Option, card_action
 from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.intents import (
     MENU,
@@ -85,6 +88,7 @@ class MainDialog(InterruptibleDialog):
             Intent.ADMIN_AGENT: AdminAgentDialog(services),
             Intent.VERIFY_CONTACT: VerifyContactDialog(services, create_account.id),
             Intent.STATUS: StatusDialog(services),
+            Intent.BENEFITS: BenefitsDialog(services, create_account.id),
         }
         for journey in self._journeys.values():
             self.add_dialog(journey)
@@ -109,6 +113,11 @@ class MainDialog(InterruptibleDialog):
             await self.answer_reminder_action(inner_dc.context, reminder)
             intent = choice = None
             begin.update(welcome=False)
+        elif action is not None and _shortcut(action) is not None:
+            # "Activate" on an earlier benefits card (activating twice activates once), or
+            # "Activate and manage benefits" on the payment notice.
+            intent = choice = None
+            begin.update(welcome=False, choice=action)
         elif action is not None:
             # A button on a card from before (a notice, an earlier conversation).
             intent = next((i for i in Intent if i.value == action), None)
@@ -149,7 +158,11 @@ class MainDialog(InterruptibleDialog):
 
     async def route_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Sign the user in first when a journey needs to know them and cannot yet."""
-        intent = Intent(step.result)
+        if (shortcut := _shortcut(step.result)) is not None:
+            intent = Intent.BENEFITS
+            step.values["journey_options"] = shortcut
+        else:
+            intent = Intent(step.result)
         step.values["intent"] = intent.value
         if (
             self._sign_in is not None
@@ -166,7 +179,7 @@ class MainDialog(InterruptibleDialog):
         if step.result is False:  # the sign-in did not complete; the user was told why
             return await step.next(None)
         if (journey := self._journeys.get(intent)) is not None:
-            return await step.begin_dialog(journey.id)
+            return await step.begin_dialog(journey.id, step.values.get("journey_options"))
         if intent is Intent.HELP:
             await step.context.send_activity(t.gettext(HELP_TEXT))
         else:
@@ -180,7 +193,12 @@ class MainDialog(InterruptibleDialog):
         return await step.replace_dialog(self.initial_dialog_id, {"welcome": False})
 
     async def _recognize_menu(self, prompt: PromptValidatorContext) -> bool:
-        if (action := card_action(prompt.context.activity)) is not None:
+        if (action := card_action(prompt.context.activity)) is not None and _shortcut(
+            action
+        ) is not None:
+            prompt.recognized.value = action
+            return True
+        if action is not None:
             intent: Intent | None = next((i for i in MENU if i.value == action), None)
         elif prompt.recognized.succeeded:
             intent = recognize_menu_choice(prompt.recognized.value, self._labels)
@@ -190,3 +208,15 @@ class MainDialog(InterruptibleDialog):
             return False
         prompt.recognized.value = intent.value
         return True
+
+
+def _shortcut(action: object) -> dict[str, Any] | None:
+    """Where in the benefits a button from an earlier card leads, if it is one of theirs:
+    ``activate.<id>`` activates that benefit, ``benefits.manage`` lists the benefits."""
+    if action == MANAGE_BENEFITS:
+        return {"path": "manage"}
+    if isinstance(action, str) and action.startswith(ACTIVATE_PREFIX):
+        benefit_id = action.removeprefix(ACTIVATE_PREFIX)
+        if benefit_id.isdigit():
+            return {"activate": int(benefit_id)}
+    return None

@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
@@ -24,6 +24,9 @@ from services.identity import DirectoryUser, IdentityService
 from services.membership import Actor, MembershipService
 from services.reminders import Member as OrganizationMember
 from services.reminders import Reminders
+
+if TYPE_CHECKING:  # only for the annotation, while the benefits service is young
+    from services.benefits import BenefitsService
 
 __all__ = ["JourneyServices", "Member", "tenant_of"]
 
@@ -70,6 +73,7 @@ class JourneyServices:
     identity: IdentityService
     verification: ContactVerification
     reminders: Reminders | None = None
+    benefits: BenefitsService | None = None
     # When this process last recorded each (user, organization) for the reminders.
     _recorded: OrderedDict[tuple[str, str], float] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False

@@ -1,16 +1,20 @@
 """Membership status at any time: tier, expiry, days left, the checklist, the latest
 verification email while the primary contact has not confirmed, and whether the user stopped
-the renewal reminders (with a button to turn them back on)."""
+the renewal reminders (with a button to turn them back on), the active benefits and the orders
+waiting for payment."""
 
 from __future__ import annotations
 
+from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
+from dialogs.benefits_dialog import format_price
 from dialogs.cards import message, status_card
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
-from dialogs.texts import texts
+from dialogs.texts import texts, turn_locale
 from dialogs.verify_contact_dialog import last_email_line
+from services.benefits import BenefitState
 
 __all__ = ["StatusDialog"]
 
@@ -36,7 +40,40 @@ class StatusDialog(JourneyDialog):
             preference = await reminders.preference(member.user.id, member.organization_id)
             stopped = preference.stopped
         card = status_card(
-            texts(step.context), status, last_email=last_email, reminders_stopped=stopped
+            texts(step.context),
+            status,
+            last_email=last_email,
+            reminders_stopped=stopped,
+            benefits=await self._benefit_lines(step.context, member.organization_id),
         )
         await step.context.send_activity(message(card))
         return await step.end_dialog()
+
+    async def _benefit_lines(self, context: TurnContext, organization_id: str) -> list[str]:
+        """A line per active benefit and per order waiting for payment."""
+        if (service := self.services.benefits) is None:
+            return []
+        t, locale = texts(context), turn_locale(context)
+        lines = [
+            t.gettext(
+                "✅ {benefit}: {used} of {quantity} {unit} used, until {end}.",
+                benefit=b.spec.name.text(locale),
+                used=b.used,
+                quantity=b.quantity,
+                unit=b.spec.unit.text(locale),
+                end=b.term_end.isoformat(),
+            )
+            for b in await service.benefits(organization_id)
+            if b.activated_at is not None
+            and b.state in (BenefitState.ACTIVE, BenefitState.EXPIRING)
+        ]
+        lines += [
+            t.gettext(
+                "⏳ Order {id}: {price}, waiting for payment since {date}.",
+                id=order.id,
+                price=format_price(order.amount, order.currency),
+                date=order.created_at.date().isoformat(),
+            )
+            for order in await service.orders(organization_id, open_only=True)
+        ]
+        return lines

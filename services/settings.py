@@ -271,6 +271,21 @@ class Settings(BaseSettings):
         description="The partner tenant's group whose members are admin agents.",
     )
 
+    # Benefits (``services/benefits.py``): the catalog, and the payment provider's webhook.
+    payment_webhook_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("PAYMENT_WEBHOOK_SECRET", "payment_webhook_secret"),
+        description="The shared secret the payment provider signs POST /api/payments with "
+        "(HMAC-SHA256 of the body, header X-Signature: sha256=<hex>); empty: the webhook is "
+        "off and payments are confirmed with ``membership-bot orders confirm``.",
+    )
+    catalog_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices("CATALOG_FILE", "catalog_file"),
+        description="The catalog in force until one is loaded with ``membership-bot catalog "
+        "load``; unset: the catalog shipped with the bot.",
+    )
+
     @model_validator(mode="after")
     def _require_sign_in_credentials(self) -> Settings:
         if self.identity_provider == "graph":

@@ -108,9 +108,12 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
 
     Verification emails are queued in the database's outbox; nothing sends them unless a test
     runs an ``OutboxSender`` on ``journey_services.verification``'s units. The renewal
-    reminders' choices are kept in the same database (``SqlReminders``).
+    reminders' choices are kept in the same database (``SqlReminders``), and so are the orders and
+    benefits (``BenefitsService`` on the shipped catalog).
     """
     from dialogs.people import JourneyServices
+    from services.benefits import BenefitsService
+    from services.catalog import CatalogStore
     from services.reminders import SqlReminders
 
     engine = db.create_engine(sqlite_url)
@@ -127,6 +130,7 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
             token_ttl=timedelta(hours=72),
         ),
         reminders=SqlReminders(units, clock),
+        benefits=BenefitsService(units, clock, CatalogStore(units, clock)),
     )
     await engine.dispose()
 

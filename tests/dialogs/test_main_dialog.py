@@ -64,12 +64,12 @@ async def test_an_unsupported_locale_falls_back_to_english(journey_services, sto
 @pytest.mark.parametrize(
     ("locale", "choice", "expected"),
     [
-        ("en-US", "6", "“Buy and activate benefits” is coming soon"),
+        ("en-US", "8", "“Talk to a person” is coming soon"),
         ("en-US", "Talk to a person", "“Talk to a person” is coming soon"),
-        ("en-US", "I need to buy benfits", "“Buy and activate benefits” is coming"),
-        ("zh-TW", "購買及啟用權益", "「購買及啟用權益」即將推出"),
+        ("en-US", "I need to talk to a persn", "“Talk to a person” is coming"),
+        ("zh-TW", "與真人客服對話", "「與真人客服對話」即將推出"),
         ("zh-TW", "我想找真人客服", "「與真人客服對話」即將推出"),
-        ("zh-TW", "６", "「購買及啟用權益」即將推出"),
+        ("zh-TW", "８", "「與真人客服對話」即將推出"),
     ],
 )
 async def test_a_journey_not_built_yet_says_so_honestly_and_returns_to_the_menu(
@@ -95,7 +95,7 @@ async def test_an_unrecognized_answer_is_re_prompted_with_what_was_wrong(journey
     ]
     assert replies[0].buttons == MENU_EN
     # Nothing was lost: the menu still takes an answer.
-    assert (await chat.say("6"))[0].text.startswith("“Buy and activate benefits”")
+    assert (await chat.say("8"))[0].text.startswith("“Talk to a person”")
 
 
 async def test_an_unrecognized_answer_in_chinese_is_re_prompted_in_chinese(
@@ -193,9 +193,9 @@ async def test_a_button_drawn_before_a_language_switch_still_works(journey_servi
     await chat.join()
     await chat.say("繁體中文")
 
-    replies = await chat.click("Buy and activate benefits")  # on the English menu card
+    replies = await chat.click("Talk to a person")  # on the English menu card
 
-    assert replies[0].text.startswith("「購買及啟用權益」即將推出")
+    assert replies[0].text.startswith("「與真人客服對話」即將推出")
 
 
 async def test_a_label_typed_in_the_language_before_a_switch_still_works(journey_services, storage):
@@ -203,16 +203,16 @@ async def test_a_label_typed_in_the_language_before_a_switch_still_works(journey
     await chat.join()
     await chat.say("繁體中文")
 
-    replies = await chat.say("Buy and activate benefits")
+    replies = await chat.say("Talk to a person")
 
-    assert replies[0].text.startswith("「購買及啟用權益」即將推出")
+    assert replies[0].text.startswith("「與真人客服對話」即將推出")
 
 
 @pytest.mark.parametrize(
     ("locale", "button", "expected"),
     [
         ("en-US", "Talk to a person", "“Talk to a person” is coming soon"),
-        ("zh-TW", "購買及啟用權益", "「購買及啟用權益」即將推出"),
+        ("zh-TW", "與真人客服對話", "「與真人客服對話」即將推出"),
     ],
 )
 async def test_a_menu_button_starts_its_journey_and_comes_back_to_the_menu(
@@ -264,9 +264,9 @@ async def test_a_first_message_from_a_button_of_an_older_card_starts_its_journey
     # (The contact-confirmed notice can be clicked in a conversation with no dialog running.)
     chat = Chat(storage, journey_services, locale="en-US")
 
-    replies = await chat.submit({"action": "benefits"})
+    replies = await chat.submit({"action": "human"})
 
-    assert replies[0].text.startswith("“Buy and activate benefits” is coming soon")
+    assert replies[0].text.startswith("“Talk to a person” is coming soon")
 
 
 async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keeps_progress(
@@ -280,13 +280,13 @@ async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keep
 
     with monkeypatch.context() as patch:
         patch.setattr(chat.bot, "on_message_activity", broken)
-        replies = await chat.say("6")
+        replies = await chat.say("8")
     assert [r.text for r in replies] == [
         "抱歉，我這邊發生了問題。您已儲存的內容都會保留，請再試一次。"
     ]
 
     # The menu is still waiting for an answer: the failed turn lost nothing.
-    assert (await chat.say("6"))[0].text.startswith("「購買及啟用權益」即將推出")
+    assert (await chat.say("8"))[0].text.startswith("「與真人客服對話」即將推出")
 
 
 async def test_a_first_message_that_names_a_journey_is_answered_without_the_welcome(
@@ -294,9 +294,9 @@ async def test_a_first_message_that_names_a_journey_is_answered_without_the_welc
 ):
     chat = Chat(storage, journey_services, locale="en-US")
 
-    replies = await chat.say("I'd like to buy benefits")
+    replies = await chat.say("I'd like to talk to a person")
 
-    assert replies[0].text.startswith("“Buy and activate benefits” is coming soon")
+    assert replies[0].text.startswith("“Talk to a person” is coming soon")
     assert replies[-1].buttons == MENU_EN
 
 

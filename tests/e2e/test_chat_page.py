@@ -66,7 +66,7 @@ async def test_a_newcomer_chats_on_the_local_page_in_their_language(browser, cha
     # (Web Chat renders Markdown with typographic quotes: compare up to the first apostrophe.)
     welcome = t.gettext(WELCOME_TEXT).split("'")[0]
     await bubbles.filter(has_text=welcome).first.wait_for()
-    status = t.gettext("Buy and activate benefits")
+    status = t.gettext("Talk to a person")
     await page.get_by_role("button", name=status).first.wait_for()
 
     # Pick a menu item by its button, then one by typing.

@@ -9,7 +9,6 @@ card through the real adapter to a connector stand-in; the test then clicks the 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,12 +30,7 @@ from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.chat import card_parts
 from tests.support.connector import connector_stand_in
-
-BOT = {"id": "28:bot", "name": "Membership bot"}
-USERS = {
-    "ana.silva": ("7f3c2a10-0000-4000-8000-000000c0de02", "Ana Silva"),
-    "mei.lin": ("7f3c2a10-0000-4000-8000-000000c0de01", "Mei Lin"),
-}
+from tests.support.teams import Teams
 
 
 def _next_working_noon(now: datetime) -> datetime:
@@ -58,42 +52,6 @@ async def units(sqlite_url):
 async def http():
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-class Teams:
-    """One user's personal chat with the app, as Teams posts it (replies in the response)."""
-
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, user: str, service_url: str):
-        tenant, name = USERS[user]
-        self.http, self.base_url, self.tenant = http, base_url, tenant
-        self.service_url = service_url
-        self.user = {"id": f"29:{user}", "name": name, "aadObjectId": user}
-        self.conversation = {
-            "id": f"a:{uuid.uuid4().hex}",
-            "conversationType": "personal",
-            "tenantId": tenant,
-        }
-
-    async def send(self, text: str, value: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        body: dict[str, Any] = {
-            "type": "message", "id": uuid.uuid4().hex, "channelId": "msteams",
-            "serviceUrl": self.service_url, "from": self.user, "recipient": BOT,
-            "conversation": self.conversation, "channelData": {"tenant": {"id": self.tenant}},
-            "locale": "en-US", "localTimezone": "UTC", "deliveryMode": "expectReplies",
-            "text": text,
-        }  # fmt: skip
-        if value is not None:
-            body["value"] = value
-        async with self.http.post(f"{self.base_url}/api/messages", json=body) as response:
-            assert response.status == 200, await response.text()
-            return list((await response.json())["activities"])
-
-    async def click(self, card: dict[str, Any], title: str) -> list[dict[str, Any]]:
-        """What Teams sends for a ``messageBack`` button: its text, and its value."""
-        button = next(b for b in card_parts(card)[1] if b["title"] == title)
-        data = dict(button["data"])
-        teams = data.pop("msteams")
-        return await self.send(teams["text"], {**data, **teams["value"]})
 
 
 def _texts(reply: dict[str, Any]) -> list[str]:

@@ -141,12 +141,12 @@ async def test_a_dialog_half_way_through_continues_with_a_new_bot_instance(
         after = Chat(
             SqlStorage(SqlAlchemyStateRepository(engine)), journey_services, locale="en-US"
         )
-        replies = await after.say("6")
+        replies = await after.say("8")
     finally:
         await engine.dispose()
 
     # The menu prompt was still waiting, and the language chosen before is kept.
-    assert replies[0].text.startswith("「購買及啟用權益」即將推出")
+    assert replies[0].text.startswith("「與真人客服對話」即將推出")
 
 
 async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
@@ -162,7 +162,7 @@ async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
         )
         await first.join()
 
-        results = await asyncio.gather(first.say("8"), second.say("6"))
+        results = await asyncio.gather(first.say("8"), second.say("8"))
     finally:
         for engine in engines:
             await engine.dispose()

@@ -359,6 +359,13 @@ JOURNEYS: dict[str, list[tuple[str, str]]] = {
         ("click", "status:Membership status"),
         ("say", "verify contact"),
         ("click", "verify:Not now"),
+        ("say", "benefits"),
+        ("click", "benefits:Upgrade the membership"),
+        ("say", "benefits"),
+        ("click", "benefits:Buy offers"),
+        ("click", "benefits:Not now"),
+        ("say", "benefits"),
+        ("click", "benefits:Activate and manage benefits"),
     ],
     "mei.lin": [
         ("say", "status"),
@@ -460,6 +467,8 @@ async def test_every_card_the_bot_sends_on_its_journeys_is_a_valid_adaptive_card
         "This field is required.",
         "Save these changes?",
         "Do you accept the agreement on behalf of {organization}?",
+        "Upgrade the membership",
+        "Offers you can buy",
     ):
         fragment = t.gettext(seen).split("{")[0]
         assert fragment in texts, seen
