@@ -14,21 +14,22 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 from services.contact_verification import ContactVerification
+from services.handoff import Ticket, TicketReason
 from services.identity import DirectoryUser, IdentityService
 from services.membership import Actor, MembershipService
 from services.reminders import Member as OrganizationMember
 from services.reminders import Reminders
 
-if TYPE_CHECKING:  # only for the annotation, while the benefits service is young
+if TYPE_CHECKING:  # only for the annotation
     from services.benefits import BenefitsService
 
-__all__ = ["JourneyServices", "Member", "tenant_of"]
+__all__ = ["HelpDesk", "HelpRequest", "JourneyServices", "Member", "tenant_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,40 @@ class Member:
 
 
 @dataclass(frozen=True)
+class HelpRequest:
+    """What asking for a person did."""
+
+    ticket: Ticket
+    position: int  # the place in the queue of waiting requests (0 once someone took it)
+    created: bool  # False: the user had asked already, and this is that request
+    help_desk: bool  # a help-desk channel is set up, so someone will see it
+
+
+class HelpDesk(Protocol):
+    """The help desk, as the dialogs need it (the bot layer posts to its Teams channel)."""
+
+    async def request(
+        self,
+        context: TurnContext,
+        *,
+        reason: TicketReason,
+        organization_id: str | None,
+        journey: str | None,
+        step: str | None,
+    ) -> HelpRequest:
+        """Ask for a person for this turn's user (once: a second ask gives the same request)."""
+        ...
+
+    async def cancel(self, context: TurnContext) -> Ticket | None:
+        """Withdraw this user's waiting or ongoing request, if any (the agents are told)."""
+        ...
+
+    async def rate(self, context: TurnContext, ticket_id: int, score: int) -> Ticket:
+        """Keep the user's 1 to 5 rating of the help they had."""
+        ...
+
+
+@dataclass(frozen=True)
 class JourneyServices:
     """What the journey dialogs need from the services layer."""
 
@@ -74,6 +109,7 @@ class JourneyServices:
     verification: ContactVerification
     reminders: Reminders | None = None
     benefits: BenefitsService | None = None
+    help_desk: HelpDesk | None = None
     # When this process last recorded each (user, organization) for the reminders.
     _recorded: OrderedDict[tuple[str, str], float] = field(
         default_factory=OrderedDict, init=False, repr=False, compare=False
