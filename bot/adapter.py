@@ -28,6 +28,8 @@ from botframework.connector.auth.service_client_credentials_factory import (
 from bot.authentication import CachingBotFrameworkAuthentication
 from bot.turn_context import MembershipTurnContext
 from bot.wire import to_wire
+from dialogs.cards import choice_card
+from dialogs.cards import message as card_message
 from dialogs.texts import texts
 from services.errors import StorageConflict
 from services.settings import Settings
@@ -146,11 +148,14 @@ def create_adapter(settings: Settings) -> MembershipAdapter:
     return adapter
 
 
+_ERROR_REASON = "error"  # services.handoff.TicketReason.ERROR, as the button sends it
+
+
 async def on_turn_error(context: TurnContext, error: Exception) -> None:
     """Log the failure, apologise once in the user's language, keep saved progress.
 
     The turn's state changes are not saved (the bot saves only after a turn succeeds), so the
-    conversation resumes from its last good step.
+    conversation resumes from its last good step. The apology offers a person (the help desk).
     """
     activity = context.activity
     logger.exception(
@@ -163,13 +168,15 @@ async def on_turn_error(context: TurnContext, error: Exception) -> None:
     )
     t = texts(context)
     if isinstance(error, StorageConflict):
-        message = t.gettext(
+        message: Activity | str = t.gettext(
             "Your message crossed with another one in this chat. Please send it again."
         )
     else:
-        message = t.gettext(
+        apology = t.gettext(
             "Sorry, something went wrong on my side. What you saved is kept; please try again."
         )
+        # With a "Talk to a person" button: the help desk can take it from here.
+        message = card_message(choice_card(t, apology, [], person_reason=_ERROR_REASON))
     try:
         await context.send_activity(message)
     except Exception:

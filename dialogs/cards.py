@@ -142,9 +142,18 @@ def card_action(activity: Activity) -> str | None:
     return action if isinstance(action, str) and action else None
 
 
-def choice_card(t: Translator, text: str, options: Sequence[Option]) -> dict[str, Any]:
-    """A question (``text``, already in the reader's language) with a button per option."""
+def choice_card(
+    t: Translator, text: str, options: Sequence[Option], *, person_reason: str | None = None
+) -> dict[str, Any]:
+    """A question (``text``, already in the reader's language) with a button per option.
+
+    ``person_reason`` adds a "Talk to a person" button that says why it was offered
+    (``validation``: the answer was not understood twice; ``error``: the turn failed).
+    """
     buttons = [_button(t.gettext(option.label), option.action) for option in options]
+    if person_reason is not None:
+        label = t.gettext(MENU_LABELS[Intent.HUMAN])
+        buttons.append(_button(label, Intent.HUMAN, reason=person_reason))
     return _card([_text(text), *_action_sets(buttons)])
 
 

@@ -84,6 +84,21 @@ _INTERRUPTION_WORDS: dict[Intent, tuple[str, ...]] = {
     Intent.LANGUAGE: ("language", "change language", "語言", "切換語言", "更改語言"),
     Intent.ENGLISH: ("english", "英文", "英語", "en", "en-us"),
     Intent.CHINESE: ("繁體中文", "中文", "chinese", "traditional chinese", "zh-tw", "國語"),
+    Intent.HUMAN: (
+        "talk to a person",
+        "a person",
+        "person",
+        "human",
+        "real person",
+        "help desk",
+        "helpdesk",
+        "真人",
+        "真人客服",
+        "找真人",
+        "找真人客服",
+        "與真人客服對話",
+        "服務台",
+    ),
 }
 
 _MENU_WORDS: dict[Intent, tuple[str, ...]] = {

@@ -1,8 +1,10 @@
-"""Interruptions in one place: help, cancel, start over and language, at any step.
+"""Interruptions in one place: help, cancel, start over, language and a person, at any step.
 
 The renewal reminder's "Remind me later" and "Stop these reminders", and the status card's
 "Turn reminders back on", are answered here too: their cards stay in the chat, and a click on
-one may come while any journey waits for something else (or start a conversation).
+one may come while any journey waits for something else (or start a conversation); so are the
+help desk's "Cancel the request" and the rating of the help (``dialogs/handoff_dialog.py``).
+Asking for a person keeps the step: it is asked again once the request is made.
 
 The root dialog derives from ``InterruptibleDialog``; because a component dialog sees every
 message before the dialog it is running, an interruption is caught here whatever step,
@@ -16,6 +18,13 @@ from botbuilder.dialogs import ComponentDialog, DialogContext, DialogTurnResult,
 from botbuilder.schema import ActivityTypes
 
 from dialogs.cards import Option, ReminderAction, card_action
+from dialogs.handoff_dialog import (
+    answer_handoff_action,
+    ask_for_person,
+    handoff_action,
+    reason_of,
+    where_in,
+)
 from dialogs.intents import Intent, recognize_interruption
 from dialogs.people import JourneyServices
 from dialogs.prompts import ask, render
@@ -27,6 +36,7 @@ __all__ = ["HELP_TEXT", "InterruptibleDialog", "reminder_action"]
 # What a button may interrupt with (the menu's Help, the language card's languages).
 _BY_BUTTON = (
     Intent.HELP, Intent.CANCEL, Intent.START_OVER, Intent.LANGUAGE, Intent.ENGLISH, Intent.CHINESE,
+    Intent.HUMAN,
 )  # fmt: skip
 # Each language is named in its own words, whatever the language of the moment.
 _LANGUAGES = (Option(Intent.ENGLISH, "English"), Option(Intent.CHINESE, "繁體中文"))
@@ -59,6 +69,10 @@ class InterruptibleDialog(ComponentDialog):
         if activity.type == ActivityTypes.message:
             if (reminder := reminder_action(activity.value)) is not None:
                 await self.answer_reminder_action(inner_dc.context, reminder)
+                await inner_dc.reprompt_dialog()
+                return DialogTurnResult(DialogTurnStatus.Waiting)
+            if (handoff := handoff_action(activity.value)) is not None:
+                await answer_handoff_action(inner_dc.context, self._reminder_services, handoff)
                 await inner_dc.reprompt_dialog()
                 return DialogTurnResult(DialogTurnStatus.Waiting)
             if (action := card_action(activity)) is not None:
@@ -95,6 +109,16 @@ class InterruptibleDialog(ComponentDialog):
                 await save_locale(self._user_profile, inner_dc.context, locale)
                 await inner_dc.context.send_activity(
                     texts(inner_dc.context).gettext("OK, I'll speak English from now on.")
+                )
+                await inner_dc.reprompt_dialog()
+            case Intent.HUMAN:
+                journey, step = where_in(inner_dc)
+                await ask_for_person(
+                    inner_dc.context,
+                    self._reminder_services,
+                    reason_of(inner_dc.context),
+                    journey=journey,
+                    step=step,
                 )
                 await inner_dc.reprompt_dialog()
         return DialogTurnResult(DialogTurnStatus.Waiting)

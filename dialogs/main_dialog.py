@@ -1,6 +1,6 @@
 """The main dialog: the welcome, the menu of journeys, and the loop back to the menu.
 
-Journeys that are not built yet answer honestly that they are coming. An ``activate.<id>``
+"Talk to a person" asks the help desk (``dialogs/handoff_dialog.py``). An ``activate.<id>``
 button from an earlier benefits card, and the payment notice's "Activate and manage benefits",
 lead into the benefits whenever the user is at the menu.
 """
@@ -25,6 +25,7 @@ from dialogs.agreement_dialog import AgreementDialog
 from dialogs.benefits_dialog import ACTIVATE_PREFIX, BenefitsDialog
 from dialogs.cards import MANAGE_BENEFITS, Option, card_action
 from dialogs.create_account_dialog import CreateAccountDialog
+from dialogs.handoff_dialog import answer_handoff_action, ask_for_person, handoff_action, reason_of
 from dialogs.intents import (
     MENU,
     MENU_LABELS,
@@ -49,11 +50,6 @@ WELCOME_TEXT = N_(
     "Hello! I'm the Microsoft Partner Network membership assistant. I can walk you through "
     "renewing your membership, creating your Partner Center account, verifying your primary "
     "contact, accepting the partner agreement, and buying and activating benefits."
-)
-
-COMING_SOON = N_(
-    "“{journey}” is coming soon: I can't do it with you yet. "
-    "Until then, Partner Center (https://partner.microsoft.com/dashboard) has it."
 )
 
 
@@ -111,6 +107,11 @@ class MainDialog(InterruptibleDialog):
         ) is not None:
             # A renewal reminder's button: answer it, then offer the menu.
             await self.answer_reminder_action(inner_dc.context, reminder)
+            intent = choice = None
+            begin.update(welcome=False)
+        elif action is not None and (handoff := handoff_action(activity.value)) is not None:
+            # The help desk's "Cancel the request", or a rating after the help.
+            await answer_handoff_action(inner_dc.context, self._services, handoff)
             intent = choice = None
             begin.update(welcome=False)
         elif action is not None and _shortcut(action) is not None:
@@ -182,10 +183,8 @@ class MainDialog(InterruptibleDialog):
             return await step.begin_dialog(journey.id, step.values.get("journey_options"))
         if intent is Intent.HELP:
             await step.context.send_activity(t.gettext(HELP_TEXT))
-        else:
-            await step.context.send_activity(
-                t.gettext(COMING_SOON, journey=t.gettext(MENU_LABELS[intent]))
-            )
+        elif intent is Intent.HUMAN:
+            await ask_for_person(step.context, self._services, reason_of(step.context))
         return await step.next(None)
 
     async def loop_step(self, step: WaterfallStepContext) -> DialogTurnResult:

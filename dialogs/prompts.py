@@ -7,6 +7,8 @@ string (and its values and options) instead and translate it each time they spea
 A question with options is an Adaptive Card (``cards.choice_card``). An answer is a button's
 ``action`` first (``cards.card_action``), else typed text; an ``action`` that is not one of the
 question's options (a button on an older card) is no answer, and the question is asked again.
+The second time in a row an answer is not understood, the question comes with a "Talk to a
+person" button (``dialogs/handoff_dialog.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from dialogs.texts import texts
 from services.i18n import Locale, translator
 
 __all__ = ["LocalizedTextPrompt", "OptionPrompt", "ask", "options_of", "render"]
+
+_OFFER_PERSON_AFTER = 2  # answers not understood in a row before a person is offered
+_VALIDATION = "validation"  # services.handoff.TicketReason.VALIDATION, as a button sends it
 
 
 def ask(
@@ -63,16 +68,22 @@ def options_of(spec: object) -> list[Option]:
     return [Option(choice["action"], choice["label"]) for choice in choices]
 
 
-def render(context: TurnContext, spec: dict[str, Any], *, is_retry: bool) -> Activity:
-    """Render a prompt spec as a message in the turn's language."""
+def render(
+    context: TurnContext, spec: dict[str, Any], *, is_retry: bool, offer_person: bool = False
+) -> Activity:
+    """Render a prompt spec as a message in the turn's language (``offer_person``: with a
+    "Talk to a person" button, for an answer not understood twice in a row)."""
     t = texts(context)
     source = spec["retry"] if is_retry and spec.get("retry") else spec["text"]
     values = dict(spec.get("values", {}))
     values.update({key: t.gettext(word) for key, word in spec.get("translate", {}).items()})
     text = t.gettext(source, **values)
-    if not (options := options_of(spec)):
+    options = options_of(spec)
+    if not options and not offer_person:
         return MessageFactory.text(text, input_hint=InputHints.expecting_input)
-    return message(choice_card(t, text, options), input_hint=InputHints.expecting_input)
+    reason = _VALIDATION if offer_person else None
+    card = choice_card(t, text, options, person_reason=reason)
+    return message(card, input_hint=InputHints.expecting_input)
 
 
 class LocalizedTextPrompt(TextPrompt):
@@ -91,8 +102,10 @@ class LocalizedTextPrompt(TextPrompt):
     ) -> None:
         """Send the prompt, rendered now."""
         if isinstance(options.validations, dict) and "text" in options.validations:
+            # Not understood twice in a row: offer a person along with the question.
+            stuck = is_retry and options.number_of_attempts >= _OFFER_PERSON_AFTER
             await turn_context.send_activity(
-                render(turn_context, options.validations, is_retry=is_retry)
+                render(turn_context, options.validations, is_retry=is_retry, offer_person=stuck)
             )
             return
         await super().on_prompt(turn_context, state, options, is_retry)

@@ -64,15 +64,15 @@ async def test_an_unsupported_locale_falls_back_to_english(journey_services, sto
 @pytest.mark.parametrize(
     ("locale", "choice", "expected"),
     [
-        ("en-US", "8", "“Talk to a person” is coming soon"),
-        ("en-US", "Talk to a person", "“Talk to a person” is coming soon"),
-        ("en-US", "I need to talk to a persn", "“Talk to a person” is coming"),
-        ("zh-TW", "與真人客服對話", "「與真人客服對話」即將推出"),
-        ("zh-TW", "我想找真人客服", "「與真人客服對話」即將推出"),
-        ("zh-TW", "８", "「與真人客服對話」即將推出"),
+        ("en-US", "8", "I can't bring a person in here"),
+        ("en-US", "Talk to a person", "I can't bring a person in here"),
+        ("en-US", "I need to talk to a persn", "I can't bring a person in here"),
+        ("zh-TW", "與真人客服對話", "我無法在這裡為您轉接專人"),
+        ("zh-TW", "我想找真人客服", "我無法在這裡為您轉接專人"),
+        ("zh-TW", "８", "我無法在這裡為您轉接專人"),
     ],
 )
-async def test_a_journey_not_built_yet_says_so_honestly_and_returns_to_the_menu(
+async def test_asking_for_a_person_without_a_help_desk_says_where_to_get_help_then_the_menu(
     journey_services, storage, locale, choice, expected
 ):
     chat = Chat(storage, journey_services, locale=locale)
@@ -95,7 +95,7 @@ async def test_an_unrecognized_answer_is_re_prompted_with_what_was_wrong(journey
     ]
     assert replies[0].buttons == MENU_EN
     # Nothing was lost: the menu still takes an answer.
-    assert (await chat.say("8"))[0].text.startswith("“Talk to a person”")
+    assert (await chat.say("8"))[0].text.startswith("I can't bring a person in here")
 
 
 async def test_an_unrecognized_answer_in_chinese_is_re_prompted_in_chinese(
@@ -195,7 +195,7 @@ async def test_a_button_drawn_before_a_language_switch_still_works(journey_servi
 
     replies = await chat.click("Talk to a person")  # on the English menu card
 
-    assert replies[0].text.startswith("「與真人客服對話」即將推出")
+    assert replies[0].text.startswith("我無法在這裡為您轉接專人")
 
 
 async def test_a_label_typed_in_the_language_before_a_switch_still_works(journey_services, storage):
@@ -205,14 +205,14 @@ async def test_a_label_typed_in_the_language_before_a_switch_still_works(journey
 
     replies = await chat.say("Talk to a person")
 
-    assert replies[0].text.startswith("「與真人客服對話」即將推出")
+    assert replies[0].text.startswith("我無法在這裡為您轉接專人")
 
 
 @pytest.mark.parametrize(
     ("locale", "button", "expected"),
     [
-        ("en-US", "Talk to a person", "“Talk to a person” is coming soon"),
-        ("zh-TW", "與真人客服對話", "「與真人客服對話」即將推出"),
+        ("en-US", "Talk to a person", "I can't bring a person in here"),
+        ("zh-TW", "與真人客服對話", "我無法在這裡為您轉接專人"),
     ],
 )
 async def test_a_menu_button_starts_its_journey_and_comes_back_to_the_menu(
@@ -266,7 +266,7 @@ async def test_a_first_message_from_a_button_of_an_older_card_starts_its_journey
 
     replies = await chat.submit({"action": "human"})
 
-    assert replies[0].text.startswith("“Talk to a person” is coming soon")
+    assert replies[0].text.startswith("I can't bring a person in here")
 
 
 async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keeps_progress(
@@ -286,7 +286,7 @@ async def test_an_error_in_a_turn_apologises_once_in_the_users_language_and_keep
     ]
 
     # The menu is still waiting for an answer: the failed turn lost nothing.
-    assert (await chat.say("8"))[0].text.startswith("「與真人客服對話」即將推出")
+    assert (await chat.say("8"))[0].text.startswith("我無法在這裡為您轉接專人")
 
 
 async def test_a_first_message_that_names_a_journey_is_answered_without_the_welcome(
@@ -296,7 +296,7 @@ async def test_a_first_message_that_names_a_journey_is_answered_without_the_welc
 
     replies = await chat.say("I'd like to talk to a person")
 
-    assert replies[0].text.startswith("“Talk to a person” is coming soon")
+    assert replies[0].text.startswith("I can't bring a person in here")
     assert replies[-1].buttons == MENU_EN
 
 

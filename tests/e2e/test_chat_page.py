@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.main_dialog import COMING_SOON, WELCOME_TEXT
+from dialogs.main_dialog import WELCOME_TEXT
 from services.i18n import Locale, translator
 from tests.conftest import make_settings
 
@@ -66,17 +66,18 @@ async def test_a_newcomer_chats_on_the_local_page_in_their_language(browser, cha
     # (Web Chat renders Markdown with typographic quotes: compare up to the first apostrophe.)
     welcome = t.gettext(WELCOME_TEXT).split("'")[0]
     await bubbles.filter(has_text=welcome).first.wait_for()
-    status = t.gettext("Talk to a person")
-    await page.get_by_role("button", name=status).first.wait_for()
+    help_button = t.gettext("Help")
+    await page.get_by_role("button", name=help_button).first.wait_for()
 
-    # Pick a menu item by its button, then one by typing.
-    await page.get_by_role("button", name=status).first.click()
-    coming_soon = t.gettext(COMING_SOON, journey=status).split("'")[0]
-    await bubbles.filter(has_text=coming_soon).first.wait_for()
-    sendbox = page.locator("[data-id='webchat-sendbox-input']")
-    await sendbox.fill(t.gettext("Help"))
-    await sendbox.press("Enter")
+    # Pick a menu item by its button, then ask something by typing.
+    await page.get_by_role("button", name=help_button).first.click()
     await bubbles.filter(has_text="English / 繁體中文").first.wait_for()
+    sendbox = page.locator("[data-id='webchat-sendbox-input']")
+    await sendbox.fill(t.gettext("Language") if locale == "en-US" else "語言")
+    await sendbox.press("Enter")
+    await bubbles.filter(
+        has_text=t.gettext("Which language would you like me to use?")
+    ).first.wait_for()
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"chat-{locale}.png"), full_page=True)

@@ -58,12 +58,12 @@ async def test_expect_replies_returns_the_bots_answers_in_the_response(http, bas
         assert response.status == 200
         first = await response.json()
     async with http.post(
-        f"{base_url}/api/messages", json=activity("8", conversation=conversation)
+        f"{base_url}/api/messages", json=activity("9", conversation=conversation)
     ) as response:
         second = await response.json()
 
     assert texts_of(first)[-1].startswith("What would you like to do?")
-    assert texts_of(second)[0].startswith("“Talk to a person” is coming soon")
+    assert texts_of(second)[0].startswith("I guide Microsoft Partner Network members")
 
 
 async def test_expect_replies_speaks_the_activitys_locale(http, base_url):
@@ -185,10 +185,10 @@ async def test_many_concurrent_turns_on_sqlite_all_succeed_without_database_is_l
             return texts_of(await response.json())
 
     first = await asyncio.gather(*(turn(c, "hello") for c in conversations))
-    second = await asyncio.gather(*(turn(c, "8") for c in conversations))
+    second = await asyncio.gather(*(turn(c, "9") for c in conversations))
 
     assert all(replies[0].startswith("Hello!") for replies in first)
-    assert all(replies[0].startswith("“Talk to a person” is coming soon") for replies in second)
+    assert all(replies[0].startswith("I guide Microsoft Partner Network") for replies in second)
 
 
 async def test_a_quick_double_message_in_one_conversation_is_answered_in_order(http, base_url):
@@ -203,8 +203,8 @@ async def test_a_quick_double_message_in_one_conversation_is_answered_in_order(h
         async with http.post(f"{base_url}/api/messages", json=payload) as response:
             return texts_of(await response.json())
 
-    person, help_ = await asyncio.gather(turn("8"), turn("9"))
+    status, help_ = await asyncio.gather(turn("7"), turn("9"))
 
     # Neither message was lost to a race: both were answered as menu choices.
-    assert person[0].startswith("“Talk to a person” is coming soon")
+    assert status[0].startswith("I can't find you in your organization's directory")
     assert "At any step you can type" in help_[0]

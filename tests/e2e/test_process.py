@@ -95,12 +95,12 @@ async def test_a_conversation_continues_where_it_was_after_the_process_is_killed
 
     restarted = Server(server_env, tmp_path / "server.log")
     try:
-        replies = await _say(restarted.url, conversation, "8")
+        replies = await _say(restarted.url, conversation, "9")
     finally:
         restarted.stop()
 
     # The menu prompt was still waiting, in the language chosen before the crash.
-    assert replies[0].startswith("「與真人客服對話」即將推出")
+    assert replies[0].startswith("我協助 Microsoft 合作夥伴網路的會員")
 
 
 async def test_the_service_logs_json_lines(server_env, tmp_path):

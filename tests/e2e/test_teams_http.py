@@ -204,7 +204,7 @@ async def test_an_adaptive_card_action_is_answered_with_a_message_and_the_dialog
             deliveryMode="normal",
             value={
                 "action": {"type": "Action.Execute", "verb": "menu",
-                           "data": {"action": "human"}},
+                           "data": {"action": "help"}},
                 "trigger": "manual",
             },
         )  # fmt: skip
@@ -219,7 +219,7 @@ async def test_an_adaptive_card_action_is_answered_with_a_message_and_the_dialog
         "type": "application/vnd.microsoft.activity.message",
         "value": "Got it: my answer is in the chat.",
     }
-    assert connector.texts(2)[0].startswith("“Talk to a person” is coming soon")
+    assert connector.texts(2)[0].startswith("I guide Microsoft Partner Network members")
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,7 @@ async def test_a_dialog_half_way_through_continues_with_a_new_bot_instance(
         await engine.dispose()
 
     # The menu prompt was still waiting, and the language chosen before is kept.
-    assert replies[0].text.startswith("「與真人客服對話」即將推出")
+    assert replies[0].text.startswith("我無法在這裡為您轉接專人")
 
 
 async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
@@ -175,6 +175,6 @@ async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
         if texts[-1].startswith("Your message crossed with another one"):
             outcomes.append("told to send again")
         else:
-            assert any("is coming soon" in text for text in texts)
+            assert any("I can't bring a person in here" in text for text in texts)
             outcomes.append("answered")
     assert "answered" in outcomes
