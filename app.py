@@ -2,8 +2,8 @@
 
 ``create_app(settings, services=None)`` wires the whole bot; tests call it with fakes or with
 real local parts. ``main()`` is the ``membership-bot`` console command: ``serve``,
-``db upgrade``, ``demo load``, ``manifest build``, ``reminders run``, ``catalog load`` and
-``orders confirm``. Nothing is built at
+``db upgrade``, ``demo load``, ``manifest build``, ``reminders run``, ``catalog load``,
+``orders confirm`` and ``helpdesk channels|set``. Nothing is built at
 import time, and every resource with a lifetime (the database engine, the HTTP client, the
 background email sender, the renewal reminders' runner) is opened and closed by its own
 ``cleanup_ctx`` generator, in that order, and closed in the reverse one.
@@ -30,6 +30,7 @@ from botbuilder.schema import Activity
 from pydantic import ValidationError
 
 from bot.adapter import MembershipAdapter, create_adapter
+from bot.help_desk import TeamsHelpDesk
 from bot.membership_bot import MembershipBot
 from bot.orders import OrderPaidNotifier
 from bot.payments import add_payment_routes
@@ -44,6 +45,7 @@ from bot.teams_manifest import (
     build_package,
     default_developer_settings,
 )
+from bot.transcript import TranscriptRecorder
 from bot.verify_page import add_verify_routes
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
@@ -64,11 +66,17 @@ from services.contact_verification import (
     EmailContactVerification,
     mask_email,
 )
-from services.conversations import ConversationReferences, SqlConversationReferences
+from services.conversations import (
+    ConversationReferences,
+    SqlConversationReferences,
+    TeamChannel,
+)
 from services.demo_data import load_demo
 from services.emails import EmailComposer
 from services.errors import NotFound
 from services.graph_identity import create_identity_service
+from services.handoff import HandoffService, HelpDeskChannelStore
+from services.i18n import DEFAULT_LOCALE, normalize_locale
 from services.identity import IdentityService
 from services.logs import configure_logging
 from services.mailer import create_mailer
@@ -104,6 +112,7 @@ class Services:
     references: ConversationReferences
     reminders: Reminders | None = None
     benefits: BenefitsService | None = None
+    handoff: HandoffService | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +128,7 @@ _DATABASE = web.AppKey("database", _Database)
 _KEEPER = web.AppKey("keeper", ReferenceKeeper)
 _ORDER_PAID = web.AppKey("order_paid", OrderPaidNotifier)
 _CONTACT_CONFIRMED = web.AppKey("contact_confirmed", ContactConfirmedNotifier)
+_HELP_DESK = web.AppKey("help_desk", TeamsHelpDesk)
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
@@ -135,6 +145,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app.cleanup_ctx.append(_bot(settings))
     if settings.reminders_enabled:
         app.cleanup_ctx.append(_reminders(settings))
+    app.cleanup_ctx.append(_help_desk_reraise(settings))
     add_routes(app)
     add_verify_routes(app, lambda: app[SERVICES].verification, _tell_requester(app))
     add_payment_routes(
@@ -175,6 +186,7 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
                 references=SqlConversationReferences(units, clock),
                 reminders=SqlReminders(units, clock),
                 benefits=_benefits_service(settings, units, clock, _OrderPaidLater(app)),
+                handoff=_handoff_service(settings, units, clock),
             )
             app[_DATABASE] = _Database(units, clock)
             sender = OutboxSender(
@@ -200,6 +212,18 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
                 await engine.dispose()
 
     return database
+
+
+def _handoff_service(
+    settings: Settings, units: UnitOfWorkFactory, clock: SystemClock
+) -> HandoffService:
+    # About ten turns of the chat: a user's line and the bot's answer each.
+    return HandoffService(
+        units,
+        clock,
+        reraise_after=timedelta(minutes=settings.help_desk_reraise_minutes),
+        transcript_turns=20,
+    )
 
 
 def _benefits_of(app: web.Application) -> BenefitsService | None:
@@ -250,12 +274,28 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
         conversation_state = FastConversationState(storage)
         user_state = FastUserState(storage)
         user_profile = user_state.create_property("UserProfile")
+        keeper = ReferenceKeeper(services.references)
+        transcript = TranscriptRecorder(conversation_state)
+        help_desk = None
+        if services.handoff is not None:
+            help_desk = TeamsHelpDesk(
+                services.handoff,
+                app[ADAPTER],
+                settings.microsoft_app_id,
+                keeper,
+                SystemClock(),
+                transcript=transcript,
+                resume=lambda context: app[BOT].resume(context),  # the bot is built below
+                locale=normalize_locale(settings.help_desk_locale) or DEFAULT_LOCALE,
+            )
+            app[_HELP_DESK] = help_desk
         journeys = JourneyServices(
             services.membership,
             services.identity,
             services.verification,
             reminders=services.reminders,
             benefits=services.benefits,
+            help_desk=help_desk,
         )
         connection = settings.oauth_connection_name or None
         dialog = MainDialog(user_profile, journeys, sign_in_connection=connection)
@@ -263,9 +303,16 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
             # Teams may send one token exchange per signed-in client: the SQL storage lets
             # exactly one of them through, across instances.
             app[ADAPTER].use(TeamsSSOTokenExchangeMiddleware(storage, connection))
-        keeper = ReferenceKeeper(services.references)
         app[_KEEPER] = keeper
-        app[BOT] = MembershipBot(storage, conversation_state, user_state, dialog, references=keeper)
+        app[BOT] = MembershipBot(
+            storage,
+            conversation_state,
+            user_state,
+            dialog,
+            references=keeper,
+            help_desk=help_desk,
+            transcript=transcript,
+        )
         app[READY] = services.ready
         proactive = Proactive(app[ADAPTER], settings.microsoft_app_id, keeper)
         app[_CONTACT_CONFIRMED] = ContactConfirmedNotifier(proactive, services.membership)
@@ -314,6 +361,25 @@ def _reminders(settings: Settings) -> Callable[[web.Application], AsyncIterator[
             await running
 
     return reminders
+
+
+def _help_desk_reraise(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def help_desk(app: web.Application) -> AsyncIterator[None]:
+        desk = app.get(_HELP_DESK)
+        if desk is None:  # no ticket service among the caller's services
+            yield
+            return
+        stop = asyncio.Event()
+        running = asyncio.create_task(
+            desk.run(stop, interval=settings.help_desk_interval_seconds), name="help-desk-reraise"
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            await running
+
+    return help_desk
 
 
 def _tell_requester(app: web.Application) -> Callable[[Confirmation], Awaitable[None]]:
@@ -540,7 +606,78 @@ def _parser() -> argparse.ArgumentParser:
         default="confirmed by the operator",
         help="the payment's reference (a bank transfer's, an invoice number)",
     )
+    helpdesk = commands.add_parser("helpdesk", help="the help desk's Teams channel")
+    helpdesk_commands = helpdesk.add_subparsers(dest="helpdesk_command", required=True)
+    helpdesk_commands.add_parser("channels", help="list the team channels the bot is installed in")
+    helpdesk_set = helpdesk_commands.add_parser(
+        "set", help="make a team's channel the help desk (where requests for a person go)"
+    )
+    helpdesk_set.add_argument("team_id", metavar="TEAM_ID", help="the team's id (19:…)")
+    helpdesk_set.add_argument(
+        "--channel",
+        metavar="CHANNEL_ID",
+        help="the channel's id (default: the channel the bot was installed in)",
+    )
     return parser
+
+
+class _UnknownTeam(Exception):
+    """The bot was not installed in that team (or channel)."""
+
+
+async def _help_desk_channels(settings: Settings) -> list[TeamChannel]:
+    engine = db.create_engine(settings.database_url)
+    try:
+        units = UnitOfWorkFactory(engine)
+        return await SqlConversationReferences(units, SystemClock()).channels.active()
+    finally:
+        await engine.dispose()
+
+
+async def _set_help_desk(settings: Settings, team_id: str, channel_id: str | None) -> TeamChannel:
+    """Name the help desk's channel among those the bot was installed in."""
+    engine = db.create_engine(settings.database_url)
+    try:
+        units, clock = UnitOfWorkFactory(engine), SystemClock()
+        installed = await SqlConversationReferences(units, clock).channels.active()
+        of_team = [c for c in installed if c.team_id == team_id]
+        wanted = [c for c in of_team if channel_id in (None, c.channel_id)]
+        if not wanted:
+            raise _UnknownTeam
+        # The team's General channel has the team's id; else the first channel installed.
+        chosen = next((c for c in wanted if c.channel_id == team_id), wanted[0])
+        await HelpDeskChannelStore(units, clock).set_help_desk(
+            chosen.team_id, chosen.channel_id, chosen.service_url, chosen.tenant_id,
+            set_by="membership-bot helpdesk set",
+        )  # fmt: skip
+        return chosen
+    finally:
+        await engine.dispose()
+
+
+def _helpdesk(settings: Settings, arguments: argparse.Namespace) -> int:
+    if arguments.helpdesk_command == "channels":
+        channels = asyncio.run(_help_desk_channels(settings))
+        sys.stdout.write("team\tchannel\tname\ttenant\n")
+        for channel in channels:
+            sys.stdout.write(
+                f"{channel.team_id}\t{channel.channel_id}\t{channel.name}\t"
+                f"{channel.tenant_id or ''}\n"
+            )
+        return 0
+    try:
+        chosen = asyncio.run(_set_help_desk(settings, arguments.team_id, arguments.channel))
+    except _UnknownTeam:
+        where = f"channel {arguments.channel!r} of team" if arguments.channel else "team"
+        sys.stderr.write(
+            f"membership-bot: the bot is not installed in {where} {arguments.team_id!r}: install "
+            "the app in the team first (membership-bot helpdesk channels lists where it is)\n"
+        )
+        return 2
+    sys.stdout.write(
+        f"help desk set: channel {chosen.channel_id} ({chosen.name}) of team {chosen.team_id}\n"
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -600,6 +737,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_load_catalog(settings, loaded, str(arguments.file)))
         sys.stdout.write("loaded " + _catalog_summary(loaded))
         return 0
+    if arguments.command == "helpdesk":
+        return _helpdesk(settings, arguments)
     if arguments.command == "orders":
         try:
             payment = asyncio.run(_confirm_order(settings, arguments.order_id, arguments.reference))

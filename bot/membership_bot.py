@@ -16,6 +16,12 @@ the conversation, and the team's channels, inactive.
 
 ``adaptiveCard/action`` invokes (Adaptive Card ``Action.Execute``) run the dialogs as if the
 action's ``data`` had come as a message's ``value``, and answer the invoke with a short text.
+
+The help desk (``bot/help_desk.py``) sees each message first: in its Teams channel it takes
+Claim, Resolve and the agents' replies; in a user's chat, while an agent has the user's
+request, it relays what they write, and the dialogs wait (their state untouched) until the
+request is resolved and ``resume`` asks the journey's question again. Each chat's last lines
+are recorded (``bot/transcript.py``) for the requests' tickets.
 """
 
 from __future__ import annotations
@@ -36,8 +42,10 @@ from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
 from botbuilder.schema import ActivityTypes, ChannelAccount
 from botframework.connector import Channels
 
+from bot.help_desk import HANDOFF_STATUS, TeamsHelpDesk
 from bot.proactive import CHANNEL, ReferenceKeeper
 from bot.state import TurnStates
+from bot.transcript import TranscriptRecorder
 from dialogs.texts import resolve_locale, texts
 from services.i18n import N_
 
@@ -70,9 +78,13 @@ class MembershipBot(TeamsActivityHandler):
         dialog: Dialog,
         *,
         references: ReferenceKeeper | None = None,
+        help_desk: TeamsHelpDesk | None = None,
+        transcript: TranscriptRecorder | None = None,
     ) -> None:
         self._states = TurnStates(storage, conversation_state, user_state)
         self._references = references
+        self._help_desk = help_desk
+        self._transcript = transcript
         self._dialog = dialog
         self._dialog_state = conversation_state.create_property("DialogState")
         self._dialogs = DialogSet(self._dialog_state)
@@ -84,6 +96,8 @@ class MembershipBot(TeamsActivityHandler):
         """Handle the turn, then save what it changed (nothing is saved if it failed)."""
         await self._states.load(turn_context)
         await resolve_locale(self.user_profile, turn_context)
+        if self._transcript is not None:
+            await self._transcript.record(turn_context)
         await super().on_turn(turn_context)
         await self._states.save(turn_context)
         if self._references is not None and not _uninstalls(turn_context):
@@ -96,7 +110,32 @@ class MembershipBot(TeamsActivityHandler):
             # In a channel the message starts with "<at>Membership bot</at>": not the user's words.
             TurnContext.remove_recipient_mention(activity)
             activity.text = activity.text.strip()
-        await self._run_dialog(turn_context)
+        if not await self._help_desk_took(turn_context):
+            await self._run_dialog(turn_context)
+
+    async def on_event_activity(self, turn_context: TurnContext) -> None:
+        """A Direct Line hub's ``handoff.status`` goes to the help desk; the rest as usual."""
+        if turn_context.activity.name == HANDOFF_STATUS and self._help_desk is not None:
+            await self._help_desk.on_handoff_status(turn_context)
+            return
+        await super().on_event_activity(turn_context)
+
+    async def resume(self, turn_context: TurnContext) -> None:
+        """Ask the paused journey's question again (a proactive turn, after the help desk)."""
+        await self._states.load(turn_context)
+        await resolve_locale(self.user_profile, turn_context)
+        dialog_context = await self._dialogs.create_context(turn_context)
+        if dialog_context.active_dialog is not None:
+            await dialog_context.reprompt_dialog()
+        await self._states.save(turn_context)
+
+    async def _help_desk_took(self, turn_context: TurnContext) -> bool:
+        """The help desk's channel, or a user talking with an agent: not for the dialogs."""
+        if self._help_desk is None:
+            return False
+        if await self._help_desk.on_help_desk_turn(turn_context):
+            return True
+        return await self._help_desk.relay_from_user(turn_context)
 
     async def on_installation_update(self, turn_context: TurnContext) -> None:
         """Greet on install, stop posting on uninstall; upgrades change neither."""
@@ -200,7 +239,8 @@ class MembershipBot(TeamsActivityHandler):
         # activity to be an invoke again afterwards, to hand back the invoke response.
         activity.type, activity.value = ActivityTypes.message, data
         try:
-            await self._run_dialog(turn_context)
+            if not await self._help_desk_took(turn_context):
+                await self._run_dialog(turn_context)
         finally:
             activity.type, activity.value = ActivityTypes.invoke, value
         body = {

@@ -336,6 +336,27 @@ class Settings(BaseSettings):
         "hours are 09:00-17:00 on working days there).",
     )
 
+    # The help desk (``services/handoff.py``, ``bot/help_desk.py``): its Teams channel is named
+    # with ``membership-bot helpdesk set``.
+    help_desk_reraise_minutes: float = Field(
+        default=15.0,
+        gt=0,
+        validation_alias=AliasChoices("HELP_DESK_RERAISE_MINUTES", "help_desk_reraise_minutes"),
+        description="How long a request for a person waits unclaimed before it is raised again "
+        "in the help-desk channel (and the user is told).",
+    )
+    help_desk_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("HELP_DESK_INTERVAL_SECONDS", "help_desk_interval_seconds"),
+        description="How often the background task looks for requests to raise again.",
+    )
+    help_desk_locale: str = Field(
+        default="en-US",
+        validation_alias=AliasChoices("HELP_DESK_LOCALE", "help_desk_locale"),
+        description="The language of the ticket cards in the help-desk channel.",
+    )
+
     @field_validator("reminder_thresholds", mode="before")
     @classmethod
     def _parse_thresholds(cls, value: object) -> object:

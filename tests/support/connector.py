@@ -2,14 +2,18 @@
 
 In Teams the bot answers by posting to the activity's ``serviceUrl``. A test that sends the
 bot activities with this server's URL as their ``serviceUrl`` sees every reply here, and every
-proactive message too, in the order they arrived.
+proactive message too, in the order they arrived. Each kept activity carries the id the
+stand-in gave it (``_id``), the conversation it was posted to (``_conversation``) and, for a
+reply, the activity it answers (``_reply_to``). Updates of a posted activity (``PUT``) are
+kept apart, in ``updates``. ``members`` answers the member look-ups of a team (``GET
+/v3/conversations/{team}/members/{user}``): anyone else is 404, as Teams answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -28,6 +32,8 @@ class ConnectorStandIn:
         self.forbidden: set[str] = set()  # answered 403, as when the user removed the bot
         # conversation -> Retry-After seconds: its next post is answered 429 once, with them
         self.throttle: dict[str, int] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.members: dict[str, set[str]] = {}  # team id -> its members' ids
         self.url = ""
         self._arrived = asyncio.Condition()
 
@@ -51,10 +57,30 @@ class ConnectorStandIn:
             )
         activity = await request.json()
         activity["_conversation"] = request.match_info["conversation_id"]
+        activity["_reply_to"] = request.match_info.get("reply_to")
+        activity["_id"] = uuid.uuid4().hex
         async with self._arrived:
             self.activities.append(activity)
             self._arrived.notify_all()
-        return web.json_response({"id": uuid.uuid4().hex})
+        return web.json_response({"id": activity["_id"]})
+
+    async def update(self, request: web.Request) -> web.Response:
+        activity = await request.json()
+        activity["_conversation"] = request.match_info["conversation_id"]
+        activity["_id"] = request.match_info["activity_id"]
+        async with self._arrived:
+            self.updates.append(activity)
+            self._arrived.notify_all()
+        return web.json_response({"id": activity["_id"]})
+
+    async def member(self, request: web.Request) -> web.Response:
+        team, user = request.match_info["conversation_id"], request.match_info["member_id"]
+        if user not in self.members.get(team, set()):
+            return web.json_response(
+                {"error": {"code": "MemberNotFoundInConversation", "message": "Not found."}},
+                status=404,
+            )
+        return web.json_response({"id": user, "name": user})
 
     def texts(self, since: int = 0) -> list[str]:
         """The text of each message since the ``since``-th, cards' text included."""
@@ -73,6 +99,17 @@ class ConnectorStandIn:
             await self._arrived.wait_for(lambda: len(self.activities) >= count)
         return self.activities
 
+    async def wait_until(self, arrived: Callable[[], bool]) -> None:
+        """Wait (10 s at most) until ``arrived()`` holds, checked as each activity arrives."""
+        async with asyncio.timeout(10), self._arrived:
+            await self._arrived.wait_for(arrived)
+
+    async def wait_for_updates(self, count: int) -> list[dict[str, Any]]:
+        """Wait (10 s at most) until at least ``count`` updates arrived; return them all."""
+        async with asyncio.timeout(10), self._arrived:
+            await self._arrived.wait_for(lambda: len(self.updates) >= count)
+        return self.updates
+
 
 @asynccontextmanager
 async def connector_stand_in() -> AsyncIterator[ConnectorStandIn]:
@@ -81,6 +118,10 @@ async def connector_stand_in() -> AsyncIterator[ConnectorStandIn]:
     app = web.Application()
     app.router.add_post("/v3/conversations/{conversation_id}/activities", stand_in.post)
     app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", stand_in.post)
+    app.router.add_put(
+        "/v3/conversations/{conversation_id}/activities/{activity_id}", stand_in.update
+    )
+    app.router.add_get("/v3/conversations/{conversation_id}/members/{member_id}", stand_in.member)
     async with TestServer(app, host="127.0.0.1") as server:
         stand_in.url = str(server.make_url("/"))
         yield stand_in

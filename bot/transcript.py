@@ -1,0 +1,74 @@
+"""The last lines of each chat, kept in conversation state for the help desk's tickets.
+
+A request for a person carries what was said just before (``services/handoff.py`` redacts it
+when the ticket stores it). The lines live in conversation state, so they survive a restart,
+bounded to the last ``kept``; team channels are not recorded (the help desk's own chatter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from botbuilder.core import ConversationState, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
+
+from bot.proactive import CHANNEL
+from services.handoff import TranscriptLine
+
+__all__ = ["TranscriptRecorder"]
+
+_LINE_LENGTH = 500  # characters of one line kept in state
+
+
+def _said(activity: Activity) -> str:
+    """What a message says: its text, else a card's first text block."""
+    if activity.text:
+        return str(activity.text)
+    for attachment in activity.attachments or []:
+        content = attachment.content if isinstance(attachment.content, dict) else {}
+        for block in content.get("body") or []:
+            if isinstance(block, dict) and block.get("type") == "TextBlock" and block.get("text"):
+                return str(block["text"])
+    return ""
+
+
+class TranscriptRecorder:
+    """Record each message of a chat, the user's and the bot's, in conversation state."""
+
+    def __init__(self, conversation_state: ConversationState, *, kept: int = 20) -> None:
+        self._lines = conversation_state.create_property("Transcript")
+        self._kept = kept
+
+    async def record(self, context: TurnContext) -> None:
+        """Keep this turn's message, and the bot's replies as they are sent."""
+        activity = context.activity
+        conversation = activity.conversation
+        if conversation is None or conversation.conversation_type == CHANNEL:
+            return
+        lines: list[dict[str, Any]] = await self._lines.get(context, list)
+        if activity.type == ActivityTypes.message and (text := _said(activity)):
+            self._add(lines, "user", text)
+
+        async def on_send(
+            _context: TurnContext,
+            activities: list[Activity],
+            send: Callable[[], Awaitable[list[ResourceResponse]]],
+        ) -> list[ResourceResponse]:
+            for sent in activities:
+                if sent.type == ActivityTypes.message and (said := _said(sent)):
+                    self._add(lines, "bot", said)
+            return await send()
+
+        context.on_send_activities(on_send)
+
+    async def lines(self, context: TurnContext) -> list[TranscriptLine]:
+        """The lines kept for this turn's conversation, oldest first."""
+        stored: list[dict[str, Any]] = await self._lines.get(context, list)
+        return [TranscriptLine.model_validate(line) for line in stored]
+
+    def _add(self, lines: list[dict[str, Any]], sender: str, text: str) -> None:
+        line = {"at": datetime.now(UTC).isoformat(), "sender": sender, "text": text[:_LINE_LENGTH]}
+        lines.append(line)
+        del lines[: -self._kept]

@@ -1,0 +1,78 @@
+"""The help desk's cards: the ticket card in every state, the rating and the waiting notice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dialogs.handoff_cards import rating_card, still_waiting_card, ticket_card
+from services.handoff import Ticket, TicketReason, TicketStatus, TranscriptLine
+from services.i18n import Locale, translator
+from tests.support.chat import card_parts
+from tests.unit.test_cards import LOCALES, assert_valid
+
+AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def _ticket(status: TicketStatus, **fields: object) -> Ticket:
+    claimed = status is not TicketStatus.OPEN
+    values: dict[str, object] = dict(
+        id=42, number="HD-0042", organization_id="northwind", requester_id="ana.silva",
+        requester_name="Ana Silva", conversation_id="a:1", journey="RenewDialog",
+        step="renew_prompt", reason=TicketReason.VALIDATION, locale=Locale.EN_US,
+        status=status, agent_id="kenji.sato" if claimed else None,
+        agent_name="Kenji Sato" if claimed else None, created_at=AT,
+        claimed_at=AT + timedelta(minutes=3) if claimed else None,
+        resolved_at=AT + timedelta(minutes=9)
+        if status in (TicketStatus.RESOLVED, TicketStatus.ABANDONED) else None,
+        raised_at=AT, raise_count=0, csat=None,
+        transcript=[TranscriptLine(at=AT, sender="user", text="renew"),
+                    TranscriptLine(at=AT, sender="bot", text="Renew now?")],
+        channel_message_id="m1", thread_id="19:t;messageid=m1",
+    )  # fmt: skip
+    values.update(fields)
+    return Ticket.model_validate(values)
+
+
+@pytest.mark.parametrize(
+    ("status", "buttons", "shown"),
+    [
+        (TicketStatus.OPEN, ["Claim", "Resolve"], "Status: Waiting for someone to claim it"),
+        (TicketStatus.CLAIMED, ["Resolve"], "Status: Claimed by Kenji Sato"),
+        (TicketStatus.RESOLVED, [], "Status: Resolved by Kenji Sato"),
+        (TicketStatus.ABANDONED, [], "Status: Cancelled by the user"),
+    ],
+)
+def test_the_ticket_card_shows_where_the_request_stands_and_only_the_buttons_that_apply(
+    status, buttons, shown
+):
+    card = ticket_card(translator(Locale.EN_US), _ticket(status))
+
+    assert_valid(card)
+    said, actions = card_parts(card)
+    assert said[0] == "Request HD-0042: Ana Silva"
+    assert shown in said
+    assert "User: renew" in said and "Bot: Renew now?" in said
+    assert [a["title"] for a in actions] == buttons
+    assert all(a["data"]["ticket"] == 42 for a in actions)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_rating_card_has_one_button_per_score_from_1_to_5(locale):
+    card = rating_card(translator(locale), _ticket(TicketStatus.RESOLVED))
+
+    assert_valid(card)
+    values = [a["data"]["msteams"]["value"] for a in card_parts(card)[1]]
+    assert values == [
+        {"action": "handoff.rate", "ticket": 42, "score": score} for score in range(1, 6)
+    ]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_still_waiting_notice_says_the_place_in_the_queue_and_offers_to_cancel(locale):
+    card = still_waiting_card(translator(locale), _ticket(TicketStatus.OPEN), 3)
+
+    assert_valid(card)
+    assert [a["data"]["action"] for a in card_parts(card)[1]] == ["handoff.cancel"]
+    assert "3" in card_parts(card)[0][0]
