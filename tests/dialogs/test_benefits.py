@@ -75,17 +75,23 @@ async def test_the_hub_sums_up_the_organization_and_offers_four_paths(
     assert replies[-1].buttons[: len(buttons)] == buttons
 
 
+@pytest.mark.parametrize(
+    ("locale", "path", "told"),
+    [
+        ("en-US", "Buy offers", "Only a global administrator of your organization can buy "
+         "offers, and you are not one. Global administrators: Ana Silva."),
+        ("zh-TW", "購買方案", "只有貴組織的全域管理員才能購買方案，而您不是全域管理員。"
+         "全域管理員：Ana Silva。"),
+    ],
+)  # fmt: skip
 async def test_someone_who_is_not_a_global_administrator_is_told_who_can_buy(
-    storage, journey_services
+    storage, journey_services, locale, path, told
 ):
-    chat = chat_as(storage, journey_services, "kenji.sato")
+    chat = chat_as(storage, journey_services, "kenji.sato", locale)
 
-    replies = await open_benefits(chat, "Buy offers")
+    replies = await open_benefits(chat, path)
 
-    assert replies[0].text.startswith(
-        "Only a global administrator of your organization can buy offers, and you are not one. "
-        "Global administrators: Ana Silva."
-    )
+    assert replies[0].text.startswith(told)
     assert await journey_services.benefits.orders("northwind") == []
 
 
@@ -206,35 +212,51 @@ async def test_benefits_end_with_the_membership_term(storage, journey_services, 
     assert not any(reply.text == "Activate one?" for reply in listed)
 
 
+@pytest.mark.parametrize(
+    ("locale", "path", "said", "buttons"),
+    [
+        ("en-US", "Upgrade the membership", "view-only: nothing can be upgraded or bought",
+         ["Create the account now", "Not now"]),
+        ("zh-TW", "升級會員資格", "在您建立合作夥伴中心帳戶之前，無法升級或購買任何項目",
+         ["現在建立帳戶", "現在不要"]),
+    ],
+)  # fmt: skip
 async def test_an_expired_legacy_record_must_create_its_account_before_upgrading(
-    storage, journey_services
+    storage, journey_services, locale, path, said, buttons
 ):
-    chat = chat_as(storage, journey_services, "mei.lin")
+    chat = chat_as(storage, journey_services, "mei.lin", locale)
 
-    replies = await open_benefits(chat, "Upgrade the membership")
+    replies = await open_benefits(chat, path)
 
-    assert "view-only: nothing can be upgraded or bought" in replies[-1].text
-    assert replies[-1].buttons == ["Create the account now", "Not now"]
+    assert said in replies[-1].text
+    assert replies[-1].buttons == buttons
+    started = await chat.click(buttons[0])  # account creation starts at its first step
+    assert started[0].text
 
 
+@pytest.mark.parametrize(
+    ("locale", "path", "current", "tiers", "why"),
+    [
+        ("en-US", "Upgrade the membership", "You have the Microsoft Action Pack subscription.",
+         ("Silver competency", "Gold competency"),
+         "Not yet: the membership must be current and the account setup finished first."),
+        ("zh-TW", "升級會員資格", "您目前是Microsoft 行動寶盒訂閱。",
+         ("銀級專長認證", "金級專長認證"), "尚無法升級：會員資格必須有效，且須先完成帳戶設定。"),
+    ],
+)  # fmt: skip
 async def test_an_organization_not_in_good_standing_sees_why_it_cannot_upgrade(
-    storage, journey_services
+    storage, journey_services, locale, path, current, tiers, why
 ):
-    chat = chat_as(storage, journey_services, "ana.silva")
+    chat = chat_as(storage, journey_services, "ana.silva", locale)
 
-    replies = await open_benefits(chat, "Upgrade the membership")
+    replies = await open_benefits(chat, path)
 
     card = replies[0]
-    assert "You have the Microsoft Action Pack subscription." in card.text
-    assert "Silver competency" in card.text and "Gold competency" in card.text
-    assert (
-        card.text.count(
-            "Not yet: the membership must be current and the account setup finished first."
-        )
-        == 2
-    )
+    assert current in card.text
+    assert all(tier in card.text for tier in tiers)
+    assert card.text.count(why) == 2
     assert card.buttons == []
-    assert replies[-1].text.startswith("What would you like to do?")  # back at the menu
+    assert replies[-1].buttons[0] in ("Create the Partner Center account", "建立合作夥伴中心帳戶")
 
 
 async def test_a_network_member_upgrades_to_the_action_pack_by_buying_it(storage, journey_services):
