@@ -160,6 +160,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
             deliver=_deliver_to(app),
             webchat_js=settings.webchat_js,
             demo_users=lambda: _demo_users(app),
+            on_help_desk_opened=_local_help_desk(app),
         )
         from bot.dev_outbox import setup_dev_outbox
 
@@ -403,6 +404,29 @@ async def _demo_users(app: web.Application) -> list[dict[str, str | None]]:
     return [
         {"id": user.id, "name": user.display_name, "tenantId": user.tenant_id} for user in users
     ]
+
+
+def _local_help_desk(app: web.Application) -> Callable[[str, str], Awaitable[None]]:
+    """Dev only: the chat page's help-desk view names its local channel the help desk."""
+
+    async def opened(team_id: str, channel_id: str) -> None:
+        services = app[SERVICES]
+        if services.handoff is None:
+            return
+        current = await services.handoff.help_desk()
+        if current is not None and current.team_id != team_id:
+            return  # a real Teams help desk, named by the operator: the local page keeps off
+        channel = await services.references.channels.get(channel_id)
+        if channel is None or not channel.active:
+            logger.warning("the local help-desk channel was not recorded: not the help desk")
+            return
+        # Set again on each opening: the service URL is this run's.
+        await services.handoff.set_help_desk(
+            channel.team_id, channel.channel_id, channel.service_url, channel.tenant_id,
+            set_by="local chat page",
+        )  # fmt: skip
+
+    return opened
 
 
 def _deliver_to(app: web.Application) -> Callable[[dict[str, object]], Awaitable[None]]:

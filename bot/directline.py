@@ -18,6 +18,7 @@ activity's ``serviceUrl``, which is this same server:
 
     POST /v3/conversations/{id}/activities[/{replyToId}]   the bot's reply, into the log
     PUT  /v3/conversations/{id}/activities/{activityId}    the bot edits one of its messages
+    GET  /v3/conversations/{teamId}/members/{userId}       a help-desk team member, or 404
 
 Conversations live in memory, bounded (oldest dropped), and vanish with the process.
 
@@ -25,6 +26,21 @@ Acting as Teams: a conversation opened with ``"teams": true`` stamps its activit
 would (``channelId`` msteams, the demo user's tenant in ``channelData.tenant.id`` and
 ``conversation.tenantId``, the user's ``aadObjectId``), and starts with an
 ``installationUpdate`` as well as the ``conversationUpdate``, as installing the app does.
+
+The help-desk view: a conversation opened with ``"helpdesk": true`` (the page's ``?helpdesk=1``)
+acts as the General channel of one local Teams team, ``LOCAL_HELP_DESK_TEAM``, so that one
+person can play both sides of a request for a person on one machine. The bot sees the
+channel's id (the team's, as Teams has it for General) as the conversation, with the team and
+the channel in ``channelData``; opening the view installs the bot there (``installationUpdate``
+and ``conversationUpdate``), and ``on_help_desk_opened`` then names it the help desk (app.py
+does so unless a real Teams help desk was named). What the bot posts to the channel or to one
+of its threads (``<channel id>;messageid=<root>``) lands in the newest help-desk view's log,
+flat: Web Chat shows no threads. The demo user of each help-desk view is a member of the team
+for the connector's member look-up; everyone else is not.
+
+A limitation, kept for simplicity: what the agent writes goes into the thread the bot posted
+into last (a new request's card, or the user's latest words), so the agent answers the latest
+request; with several requests at once, answer each right after it speaks.
 """
 
 from __future__ import annotations
@@ -41,16 +57,28 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["BOT_ACCOUNT", "Deliver", "DirectLineStore", "setup_directline"]
+__all__ = [
+    "BOT_ACCOUNT",
+    "LOCAL_HELP_DESK_TEAM",
+    "Deliver",
+    "DirectLineStore",
+    "HelpDeskOpened",
+    "setup_directline",
+]
 
 logger = logging.getLogger(__name__)
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 DemoUsers = Callable[[], Awaitable[list[dict[str, str | None]]]]
+# Called after the help-desk view installed the bot in the local channel: (team id, channel id).
+HelpDeskOpened = Callable[[str, str], Awaitable[None]]
 
 BOT_ACCOUNT = {"id": "membership-bot", "name": "Membership bot", "role": "bot"}
 CHANNEL_ID = "webchat"
 TEAMS_CHANNEL_ID = "msteams"
+LOCAL_HELP_DESK_TEAM = "19:local-help-desk@thread.tacv2"
+LOCAL_HELP_DESK_NAME = "Local help desk"
+_THREAD = ";messageid="
 TOKEN_LIFETIME_SECONDS = 3600
 MAX_CONVERSATIONS = 500
 MAX_ACTIVITIES = 1000
@@ -74,6 +102,8 @@ class Conversation:
     started: bool = False
     teams: bool = False  # stamp activities as Teams sends them
     tenant_id: str | None = None  # the demo user's tenant, when acting as Teams
+    help_desk: bool = False  # the help-desk view: the local team's channel
+    thread_root: str | None = None  # the channel's thread the bot posted into last
 
     def append(self, activity: dict[str, Any]) -> str:
         """Stamp ``activity`` with an id and a time, add it to the log, return the id."""
@@ -116,6 +146,8 @@ class DirectLineStore:
     def __init__(self) -> None:
         self._by_id: OrderedDict[str, Conversation] = OrderedDict()
         self._by_token: dict[str, Conversation] = {}
+        self._help_desk_view: str | None = None  # the newest help-desk view's conversation
+        self.help_desk_members: dict[str, dict[str, Any]] = {}  # by the member's id
 
     def create(
         self,
@@ -124,6 +156,7 @@ class DirectLineStore:
         *,
         teams: bool = False,
         tenant_id: str | None = None,
+        help_desk: bool = False,
     ) -> Conversation:
         """Open a conversation with a fresh token (acting as Teams, in ``tenant_id``)."""
         conversation = Conversation(
@@ -131,8 +164,9 @@ class DirectLineStore:
             token=secrets.token_urlsafe(24),
             user=user,
             locale=locale,
-            teams=teams,
+            teams=teams or help_desk,
             tenant_id=tenant_id,
+            help_desk=help_desk,
         )
         self._by_id[conversation.id] = conversation
         self._by_token[conversation.token] = conversation
@@ -149,12 +183,29 @@ class DirectLineStore:
         """The conversation that ``token`` opens, if any."""
         return self._by_token.get(token)
 
+    def open_help_desk(self, conversation: Conversation) -> None:
+        """Give the local channel to ``conversation`` (the newest view takes it); its user
+        becomes a member of the help-desk team."""
+        self._help_desk_view = conversation.id
+        user = conversation.user
+        self.help_desk_members[str(user["id"])] = {
+            "id": user["id"], "name": user["name"], "aadObjectId": user["id"],
+        }  # fmt: skip
+
+    def for_connector(self, conversation_id: str) -> Conversation | None:
+        """The conversation a connector call names: a Direct Line id, or the local help
+        desk's channel (or one of its threads), which the newest help-desk view holds."""
+        if conversation_id.partition(_THREAD)[0] == LOCAL_HELP_DESK_TEAM:
+            return self._by_id.get(self._help_desk_view or "")
+        return self._by_id.get(conversation_id)
+
 
 STORE = web.AppKey("directline_store", DirectLineStore)
 DELIVER: web.AppKey[Deliver] = web.AppKey("directline_deliver")
 PAGE = web.AppKey("chat_page", bytes)
 DEMO_USERS: web.AppKey[DemoUsers] = web.AppKey("demo_users")
 WEBCHAT_JS = web.AppKey("webchat_js", Path)
+HELP_DESK_OPENED: web.AppKey[HelpDeskOpened] = web.AppKey("help_desk_opened")
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -204,6 +255,27 @@ def _stamp(request: web.Request, conversation: Conversation, activity: dict[str,
     activity.setdefault("locale", conversation.locale)
     if conversation.teams:
         _stamp_as_teams(conversation, activity)
+    if conversation.help_desk:
+        _stamp_as_channel(conversation, activity)
+
+
+def _stamp_as_channel(conversation: Conversation, activity: dict[str, Any]) -> None:
+    """The local help desk's General channel: messages go to the thread of the latest post."""
+    channel_id = LOCAL_HELP_DESK_TEAM  # General's id is the team's
+    in_thread = activity.get("type") == "message" and conversation.thread_root is not None
+    activity["conversation"] = {
+        "id": f"{channel_id}{_THREAD}{conversation.thread_root}" if in_thread else channel_id,
+        "conversationType": "channel",
+        "isGroup": True,
+    }
+    given = activity.get("channelData")
+    channel_data = dict(given) if isinstance(given, dict) else {}
+    channel_data["team"] = {"id": LOCAL_HELP_DESK_TEAM, "name": LOCAL_HELP_DESK_NAME}
+    channel_data["channel"] = {"id": channel_id, "name": "General"}
+    if conversation.tenant_id:
+        activity["conversation"]["tenantId"] = conversation.tenant_id
+        channel_data["tenant"] = {"id": conversation.tenant_id}
+    activity["channelData"] = channel_data
 
 
 def _stamp_as_teams(conversation: Conversation, activity: dict[str, Any]) -> None:
@@ -222,9 +294,11 @@ def _stamp_as_teams(conversation: Conversation, activity: dict[str, Any]) -> Non
 
 
 async def _open(request: web.Request, body: dict[str, Any]) -> Conversation:
-    """Open a conversation for the body's ``user``, ``locale`` and ``teams`` (all optional).
+    """Open a conversation for the body's ``user``, ``locale``, ``teams`` and ``helpdesk``
+    (all optional).
 
-    Acting as Teams, the tenant is the demo user's, as the directory has it.
+    Acting as Teams (the help-desk view does), the tenant is the demo user's, as the
+    directory has it.
     """
     given = body.get("user")
     raw_user: dict[str, Any] = given if isinstance(given, dict) else {}
@@ -234,12 +308,15 @@ async def _open(request: web.Request, body: dict[str, Any]) -> Conversation:
         "role": "user",
     }
     locale = str(body.get("locale") or "en-US")
-    teams = body.get("teams") is True
+    help_desk = body.get("helpdesk") is True
+    teams = body.get("teams") is True or help_desk
     tenant_id = None
     if teams:
         demo = {str(u.get("id")): u for u in await request.app[DEMO_USERS]()}
         tenant_id = (demo.get(user["id"]) or {}).get("tenantId") or None
-    return request.app[STORE].create(user, locale, teams=teams, tenant_id=tenant_id)
+    return request.app[STORE].create(
+        user, locale, teams=teams, tenant_id=tenant_id, help_desk=help_desk
+    )
 
 
 async def generate_token(request: web.Request) -> web.Response:
@@ -276,26 +353,41 @@ async def start_conversation(request: web.Request) -> web.Response:
         conversation = await _open(request, body)
     if not conversation.started:
         conversation.started = True
-        if conversation.teams:  # installing the app sends both, the installation first
-            installation: dict[str, Any] = {
-                "type": "installationUpdate",
-                "action": "add",
-                "from": conversation.user,
-                "id": secrets.token_hex(8),
-                "timestamp": _now(),
-            }
-            _stamp(request, conversation, installation)
-            await _deliver(request, installation)
-        update: dict[str, Any] = {
-            "type": "conversationUpdate",
-            "membersAdded": [conversation.user, dict(BOT_ACCOUNT)],
+        if conversation.help_desk:
+            request.app[STORE].open_help_desk(conversation)
+        await _install(request, conversation)
+    return web.json_response(_conversation_json(request, conversation), status=201)
+
+
+async def _install(request: web.Request, conversation: Conversation) -> None:
+    """Tell the bot it was added to the conversation (in the help-desk view: to the channel,
+    which then becomes the help desk)."""
+    if conversation.teams:  # installing the app sends both, the installation first
+        installation: dict[str, Any] = {
+            "type": "installationUpdate",
+            "action": "add",
             "from": conversation.user,
             "id": secrets.token_hex(8),
             "timestamp": _now(),
         }
-        _stamp(request, conversation, update)
-        await _deliver(request, update)
-    return web.json_response(_conversation_json(request, conversation), status=201)
+        _stamp(request, conversation, installation)
+        await _deliver(request, installation)
+    # Installed in a team, only the bot joins the channel.
+    joined = [] if conversation.help_desk else [conversation.user]
+    update: dict[str, Any] = {
+        "type": "conversationUpdate",
+        "membersAdded": [*joined, dict(BOT_ACCOUNT)],
+        "from": conversation.user,
+        "id": secrets.token_hex(8),
+        "timestamp": _now(),
+    }
+    _stamp(request, conversation, update)
+    await _deliver(request, update)
+    if conversation.help_desk:
+        try:
+            await request.app[HELP_DESK_OPENED](LOCAL_HELP_DESK_TEAM, LOCAL_HELP_DESK_TEAM)
+        except Exception:
+            logger.exception("could not name the local channel the help desk")
 
 
 async def reconnect(request: web.Request) -> web.Response:
@@ -338,7 +430,7 @@ async def _bot_activity(
     request: web.Request,
 ) -> tuple[Conversation, dict[str, Any]] | web.Response:
     """The conversation and the activity a connector call carries, or the error to answer."""
-    conversation = request.app[STORE].by_id(request.match_info["conversation_id"])
+    conversation = request.app[STORE].for_connector(request.match_info["conversation_id"])
     if conversation is None:
         return _error(404, "BadArgument", "unknown conversation")
     activity = await _json_body(request)
@@ -356,7 +448,12 @@ async def bot_reply(request: web.Request) -> web.Response:
         return received
     conversation, activity = received
     activity.pop("id", None)
-    return web.json_response({"id": conversation.append(activity)})
+    activity_id = conversation.append(activity)
+    if conversation.help_desk and activity["type"] == "message":
+        # A post to the channel itself starts a thread; a post in a thread continues it.
+        _, in_thread, root = request.match_info["conversation_id"].partition(_THREAD)
+        conversation.thread_root = root if in_thread else activity_id
+    return web.json_response({"id": activity_id})
 
 
 async def update_activity(request: web.Request) -> web.Response:
@@ -378,6 +475,21 @@ async def _deliver(request: web.Request, activity: dict[str, Any]) -> None:
         # The bot's own error handler has already apologised if it could; the emulation
         # must keep serving the page whatever the bot did.
         logger.exception("the bot failed on a Direct Line activity")
+
+
+async def get_member(request: web.Request) -> web.Response:
+    """Answer the connector's team member look-up: the help-desk views' users, for the local
+    team; nobody else, as Teams answers for someone outside the team."""
+    member = None
+    if request.match_info["conversation_id"] == LOCAL_HELP_DESK_TEAM:
+        member = request.app[STORE].help_desk_members.get(request.match_info["member_id"])
+    if member is None:
+        return _error(404, "NotFound", "not a member of this team")
+    return web.json_response(member)
+
+
+async def _no_help_desk(team_id: str, channel_id: str) -> None:
+    return None
 
 
 async def list_demo_users(request: web.Request) -> web.Response:
@@ -411,9 +523,14 @@ def setup_directline(
     deliver: Deliver,
     webchat_js: Path,
     demo_users: DemoUsers = _nobody,
+    on_help_desk_opened: HelpDeskOpened = _no_help_desk,
 ) -> None:
-    """Mount the chat page, the Direct Line emulation and the connector routes on ``app``."""
+    """Mount the chat page, the Direct Line emulation and the connector routes on ``app``.
+
+    ``on_help_desk_opened`` runs after a help-desk view installed the bot in the local channel.
+    """
     app[STORE] = DirectLineStore()
+    app[HELP_DESK_OPENED] = on_help_desk_opened
     app[DEMO_USERS] = demo_users
     app[DELIVER] = deliver
     app[PAGE] = (STATIC / "chat.html").read_bytes()
@@ -431,3 +548,4 @@ def setup_directline(
     add.add_post("/v3/conversations/{conversation_id}/activities", bot_reply)
     add.add_post("/v3/conversations/{conversation_id}/activities/{reply_to_id}", bot_reply)
     add.add_put("/v3/conversations/{conversation_id}/activities/{activity_id}", update_activity)
+    add.add_get("/v3/conversations/{conversation_id}/members/{member_id}", get_member)
