@@ -287,6 +287,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
                 SystemClock(),
                 transcript=transcript,
                 resume=lambda context: app[BOT].resume(context),  # the bot is built below
+                asked=conversation_state.create_property("HelpDeskAsked"),
                 locale=normalize_locale(settings.help_desk_locale) or DEFAULT_LOCALE,
             )
             app[_HELP_DESK] = help_desk

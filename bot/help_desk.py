@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, Literal
 
-from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.core import BotAdapter, StatePropertyAccessor, TurnContext
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
@@ -118,6 +118,7 @@ class TeamsHelpDesk:
         *,
         transcript: TranscriptRecorder | None = None,
         resume: Resume | None = None,
+        asked: StatePropertyAccessor | None = None,
         locale: Locale = Locale.EN_US,
     ) -> None:
         self.handoff = handoff
@@ -127,6 +128,9 @@ class TeamsHelpDesk:
         self._clock = clock
         self._transcript = transcript
         self._resume = resume
+        # A note in the conversation's state that its user asked for a person: without it, a
+        # message needs no ticket lookup (most turns of most chats). None: always look.
+        self._asked = asked
         self._desk = translator(locale)  # the help desk's language
 
     # The user's side (the dialogs call these)
@@ -161,6 +165,8 @@ class TeamsHelpDesk:
             ticket = await self._post_card(channel, ticket)
         if created and activity.channel_id == _DIRECT_LINE:
             await context.send_activity(_handoff_initiation(ticket))
+        if self._asked is not None:
+            await self._asked.set(context, ticket.id)
         position = await self.handoff.position(ticket.id)
         return HelpRequest(ticket, position, created, help_desk=channel is not None)
 
@@ -202,7 +208,11 @@ class TeamsHelpDesk:
         requester = user_id_of(activity)
         if requester is None:
             return False
+        if self._asked is not None and await self._asked.get(context) is None:
+            return False  # this chat never asked for a person (or its request has ended)
         ticket = await self.handoff.active_for(requester)
+        if ticket is None and self._asked is not None:
+            await self._asked.delete(context)  # the request ended: stop looking
         if ticket is None or ticket.status is not TicketStatus.CLAIMED:
             return False
         text = (activity.text or "").strip()

@@ -65,13 +65,18 @@ class TurnStates:
 
     async def save(self, turn_context: TurnContext) -> None:
         """Write the states this turn changed, together (all or none)."""
-        changed: dict[str, tuple[CachedBotState, Any]] = {}
+        changed: dict[str, tuple[CachedBotState, Any, str]] = {}
         for state in self._states:
             cached = state.get_cached_state(turn_context)
-            if cached is not None and cached.is_changed:
-                changed[state.get_storage_key(turn_context)] = (cached, cached.state)
+            if cached is None:
+                continue
+            # ``is_changed`` would encode the state once to compare and once more after the
+            # write; one encoding serves both.
+            encoded = cached.compute_hash(cached.state)
+            if encoded != cached.hash:
+                changed[state.get_storage_key(turn_context)] = (cached, cached.state, encoded)
         if not changed:
             return
-        await self._storage.write({key: value for key, (_, value) in changed.items()})
-        for cached, value in changed.values():
-            cached.hash = cached.compute_hash(value)
+        await self._storage.write({key: value for key, (_, value, _) in changed.items()})
+        for cached, _, encoded in changed.values():
+            cached.hash = encoded

@@ -19,7 +19,8 @@ from services.handoff import TranscriptLine
 
 __all__ = ["TranscriptRecorder"]
 
-_LINE_LENGTH = 500  # characters of one line kept in state
+# Kept small: the conversation's state is encoded (and compared) on every turn.
+_LINE_LENGTH = 300  # characters of one line kept in state
 
 
 def _said(activity: Activity) -> str:
@@ -37,7 +38,7 @@ def _said(activity: Activity) -> str:
 class TranscriptRecorder:
     """Record each message of a chat, the user's and the bot's, in conversation state."""
 
-    def __init__(self, conversation_state: ConversationState, *, kept: int = 20) -> None:
+    def __init__(self, conversation_state: ConversationState, *, kept: int = 12) -> None:
         self._lines = conversation_state.create_property("Transcript")
         self._kept = kept
 

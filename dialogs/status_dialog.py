@@ -14,7 +14,7 @@ from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.texts import texts, turn_locale
 from dialogs.verify_contact_dialog import last_email_line
-from services.benefits import BenefitState
+from services.benefits import BenefitState, OrderStatus
 
 __all__ = ["StatusDialog"]
 
@@ -53,6 +53,9 @@ class StatusDialog(JourneyDialog):
         """A line per active benefit and per order waiting for payment."""
         if (service := self.services.benefits) is None:
             return []
+        orders = await service.orders(organization_id)
+        if not orders:
+            return []  # benefits come from paid orders: none without an order
         t, locale = texts(context), turn_locale(context)
         lines = [
             t.gettext(
@@ -74,6 +77,7 @@ class StatusDialog(JourneyDialog):
                 price=format_price(order.amount, order.currency),
                 date=order.created_at.date().isoformat(),
             )
-            for order in await service.orders(organization_id, open_only=True)
+            for order in orders
+            if order.status is OrderStatus.AWAITING_PAYMENT
         ]
         return lines
