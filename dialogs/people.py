@@ -14,20 +14,18 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from services.benefits import BenefitsService
 from services.contact_verification import ContactVerification
 from services.handoff import Ticket, TicketReason
 from services.identity import DirectoryUser, IdentityService
 from services.membership import Actor, MembershipService
 from services.reminders import Member as OrganizationMember
 from services.reminders import Reminders
-
-if TYPE_CHECKING:  # only for the annotation
-    from services.benefits import BenefitsService
 
 __all__ = ["HelpDesk", "HelpRequest", "JourneyServices", "Member", "tenant_of"]
 
