@@ -39,10 +39,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal, Protocol, cast, overload
+from typing import Any, Literal, Protocol, overload
 
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 
 from services.benefit_tables import BenefitRow, OrderRow, UpgradeApplicationRow
 from services.catalog import (
@@ -56,6 +56,7 @@ from services.catalog import (
 )
 from services.clock import Clock
 from services.errors import NotFound, ServiceError, ViewOnlyRecord
+from services.leases import rowcount
 from services.membership import Actor, Source, Step, StepState, Tier
 from services.tables import (
     ChecklistEntryRow,
@@ -754,8 +755,7 @@ class BenefitsService:
     @staticmethod
     async def _guarded(unit: UnitOfWork, statement: Any) -> bool:
         """Run a guarded UPDATE; tell whether it changed a row (it won the race)."""
-        result = cast(CursorResult[Any], await unit.session.execute(statement))
-        return result.rowcount == 1
+        return rowcount(await unit.session.execute(statement)) == 1
 
     def _event(
         self, unit: UnitOfWork, organization_id: str, kind: str, by: str, detail: dict[str, Any]

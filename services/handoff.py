@@ -40,10 +40,10 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import CursorResult, and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,6 +52,7 @@ from services.clock import Clock
 from services.errors import NotFound, ServiceError
 from services.handoff_tables import HandoffTicketRow, HelpDeskChannelRow
 from services.i18n import DEFAULT_LOCALE, Locale, normalize_locale
+from services.leases import rowcount
 from services.logs import redact
 from services.tables import TeamChannelRow
 from services.unit_of_work import UnitOfWork
@@ -194,10 +195,6 @@ def _utc(moment: datetime) -> datetime:
 
 def _maybe_utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else _utc(moment)
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _redacted(line: TranscriptLine) -> dict[str, Any]:
@@ -469,7 +466,7 @@ class HandoffService:
             row = await self._row(unit.session, ticket_id, fresh=True)
             await unit.commit()
         ticket = _ticket(row)
-        if _rowcount(claimed) == 1:
+        if rowcount(claimed) == 1:
             logger.info("help-desk ticket claimed", extra={"ticket": ticket.number})
             return ticket
         if ticket.status is TicketStatus.CLAIMED:
@@ -615,7 +612,7 @@ class HandoffService:
                 )
                 .execution_options(synchronize_session=False)
             )
-            if _rowcount(result) != 1:
+            if rowcount(result) != 1:
                 return None
             row = await self._row(unit.session, ticket_id, fresh=True)
             await unit.commit()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,13 +31,14 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, and_, or_, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
 from services.errors import MailDeliveryError
+from services.leases import claim_next, rowcount
 from services.mailer import Mailer
 from services.tables import EmailOutboxRow
 from services.unit_of_work import UnitOfWork
@@ -149,55 +149,15 @@ class OutboxSender:
                 async with asyncio.timeout(interval):
                     await _first_of(stop, wake)
 
-    def _due(self, now: datetime) -> Any:
-        return or_(
-            and_(
-                EmailOutboxRow.status == OutboxStatus.PENDING.value,
-                EmailOutboxRow.next_attempt_at <= now,
-            ),
-            and_(
-                EmailOutboxRow.status == OutboxStatus.SENDING.value,
-                EmailOutboxRow.leased_until <= now,
-            ),
-        )
-
     async def _claim(self) -> _Claim | None:
-        for _ in range(3):  # another sender may take the candidate between select and update
-            now = self._clock.now()
-            async with self._units() as unit:
-                candidate = await unit.session.scalar(
-                    select(EmailOutboxRow.id)
-                    .where(self._due(now))
-                    .order_by(EmailOutboxRow.next_attempt_at, EmailOutboxRow.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
-                )
-                if candidate is None:
-                    return None
-                lease_id = uuid.uuid4().hex
-                claimed = await unit.session.execute(
-                    update(EmailOutboxRow)
-                    .where(EmailOutboxRow.id == candidate, self._due(now))
-                    .values(
-                        status=OutboxStatus.SENDING.value,
-                        lease_id=lease_id,
-                        leased_until=now + self._lease,
-                        attempts=EmailOutboxRow.attempts + 1,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if cast(CursorResult[Any], claimed).rowcount != 1:
-                    continue
-                row = (
-                    await unit.session.execute(
-                        select(
-                            EmailOutboxRow.attempts, EmailOutboxRow.message, EmailOutboxRow.kind
-                        ).where(EmailOutboxRow.id == candidate)
-                    )
-                ).one()
-                await unit.commit()
-                return _Claim(candidate, lease_id, row.attempts, bytes(row.message), row.kind)
-        return None
+        taken = await claim_next(
+            self._units, self._clock.now, EmailOutboxRow, self._lease,
+            EmailOutboxRow.message, EmailOutboxRow.kind,
+        )  # fmt: skip
+        if taken is None:
+            return None
+        row_id, lease_id, row = taken
+        return _Claim(row_id, lease_id, row.attempts, bytes(row.message), row.kind)
 
     async def _deliver(self, claim: _Claim) -> bool:
         log = {"outbox_id": claim.id, "kind": claim.kind, "attempt": claim.attempts}
@@ -256,7 +216,7 @@ class OutboxSender:
                 .execution_options(synchronize_session=False)
             )
             await unit.commit()
-        if cast(CursorResult[Any], result).rowcount != 1:
+        if rowcount(result) != 1:
             # The lease ran out during the send and another sender took the row.
             logger.warning("outbox lease lost while sending", extra={"outbox_id": claim.id})
 

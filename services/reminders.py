@@ -47,7 +47,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -57,7 +56,7 @@ from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import CursorResult, and_, exists, or_, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +68,7 @@ from services.conversations import (
 )
 from services.emails import EmailComposer, RenewalReminderEmail
 from services.i18n import Locale, normalize_locale
+from services.leases import claim_next, rowcount
 from services.membership import Source, Step, StepState
 from services.outbox import EmailKind, enqueue
 from services.tables import (
@@ -317,10 +317,6 @@ def _utc(moment: datetime) -> datetime:
 def _insert(session: AsyncSession) -> Any:
     name = session.bind.dialect.name if session.bind else "sqlite"
     return postgresql.insert if name == "postgresql" else sqlite.insert
-
-
-def _rowcount(result: Any) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
 
 
 async def _term(session: AsyncSession, organization_id: str) -> date | None:
@@ -689,7 +685,7 @@ class ReminderRunner:
                         index_elements=["organization_id", "term", "threshold", "recipient_id"]
                     )
                 )
-                added += _rowcount(await session.execute(statement))
+                added += rowcount(await session.execute(statement))
                 await session.execute(
                     update(ReminderDeliveryRow)
                     .where(
@@ -789,62 +785,19 @@ class ReminderRunner:
 
     # The sender
 
-    def _due(self, now: datetime) -> Any:
-        return or_(
-            and_(
-                ReminderDeliveryRow.status == ReminderStatus.PENDING.value,
-                ReminderDeliveryRow.next_attempt_at <= now,
-            ),
-            and_(
-                ReminderDeliveryRow.status == ReminderStatus.SENDING.value,
-                ReminderDeliveryRow.leased_until <= now,
-            ),
-        )
-
     async def _claim(self) -> _Claim | None:
-        for _ in range(3):  # another sender may take the candidate between select and update
-            now = self._clock.now()
-            async with self._units() as unit:
-                candidate = await unit.session.scalar(
-                    select(ReminderDeliveryRow.id)
-                    .where(self._due(now))
-                    .order_by(ReminderDeliveryRow.next_attempt_at, ReminderDeliveryRow.id)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer
-                )
-                if candidate is None:
-                    return None
-                lease_id = uuid.uuid4().hex
-                claimed = await unit.session.execute(
-                    update(ReminderDeliveryRow)
-                    .where(ReminderDeliveryRow.id == candidate, self._due(now))
-                    .values(
-                        status=ReminderStatus.SENDING.value,
-                        lease_id=lease_id,
-                        leased_until=now + self._lease,
-                        attempts=ReminderDeliveryRow.attempts + 1,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-                if _rowcount(claimed) != 1:
-                    continue
-                row = (
-                    await unit.session.execute(
-                        select(
-                            ReminderDeliveryRow.attempts,
-                            ReminderDeliveryRow.organization_id,
-                            ReminderDeliveryRow.term,
-                            ReminderDeliveryRow.threshold,
-                            ReminderDeliveryRow.recipient_id,
-                        ).where(ReminderDeliveryRow.id == candidate)
-                    )
-                ).one()
-                await unit.commit()
-                return _Claim(
-                    candidate, lease_id, row.attempts, row.organization_id, row.term,
-                    row.threshold, row.recipient_id,
-                )  # fmt: skip
-        return None
+        taken = await claim_next(
+            self._units, self._clock.now, ReminderDeliveryRow, self._lease,
+            ReminderDeliveryRow.organization_id, ReminderDeliveryRow.term,
+            ReminderDeliveryRow.threshold, ReminderDeliveryRow.recipient_id,
+        )  # fmt: skip
+        if taken is None:
+            return None
+        row_id, lease_id, row = taken
+        return _Claim(
+            row_id, lease_id, row.attempts, row.organization_id, row.term, row.threshold,
+            row.recipient_id,
+        )  # fmt: skip
 
     async def _process(self, claim: _Claim) -> _Outcome:
         """Check the claim still stands, then deliver it, or put it back, or cancel it."""
@@ -989,7 +942,7 @@ class ReminderRunner:
                     sent_at=now, last_error=None,
                 )
             )  # fmt: skip
-            if _rowcount(settled) != 1:
+            if rowcount(settled) != 1:
                 logger.warning("reminder lease lost while sending", extra=log)
                 return _Outcome.LOST
             await enqueue(
@@ -1051,7 +1004,7 @@ class ReminderRunner:
         async with self._units() as unit:
             result = await unit.session.execute(self._settlement(claim, **values))
             await unit.commit()
-        if _rowcount(result) != 1:
+        if rowcount(result) != 1:
             # The lease ran out during the send and another sender took the row.
             logger.warning("reminder lease lost while sending", extra={"reminder_id": claim.id})
             return False
