@@ -32,6 +32,7 @@ from dialogs.cards import choice_card
 from dialogs.cards import message as card_message
 from dialogs.texts import texts
 from services.errors import StorageConflict
+from services.handoff import TicketReason
 from services.settings import Settings
 
 __all__ = ["MembershipAdapter", "create_adapter"]
@@ -148,9 +149,6 @@ def create_adapter(settings: Settings) -> MembershipAdapter:
     return adapter
 
 
-_ERROR_REASON = "error"  # services.handoff.TicketReason.ERROR, as the button sends it
-
-
 async def on_turn_error(context: TurnContext, error: Exception) -> None:
     """Log the failure, apologise once in the user's language, keep saved progress.
 
@@ -176,7 +174,7 @@ async def on_turn_error(context: TurnContext, error: Exception) -> None:
             "Sorry, something went wrong on my side. What you saved is kept; please try again."
         )
         # With a "Talk to a person" button: the help desk can take it from here.
-        message = card_message(choice_card(t, apology, [], person_reason=_ERROR_REASON))
+        message = card_message(choice_card(t, apology, [], person_reason=TicketReason.ERROR.value))
     try:
         await context.send_activity(message)
     except Exception:

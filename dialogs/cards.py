@@ -58,6 +58,7 @@ __all__ = [
     "VERSION",
     "Option",
     "ReminderAction",
+    "benefit_line",
     "benefits_card",
     "card_action",
     "choice_card",
@@ -450,12 +451,7 @@ def benefits_card(t: Translator, locale: Locale, benefits: Sequence[Benefit]) ->
             continue
         body.append(_text(t.gettext(title), weight="Bolder", spacing="Medium"))
         for benefit in found:
-            line = t.gettext(
-                "{benefit}: {used} of {quantity} {unit} used, until {end}.",
-                benefit=benefit.spec.name.text(locale), used=benefit.used,
-                quantity=benefit.quantity, unit=benefit.spec.unit.text(locale),
-                end=benefit.term_end.isoformat(),
-            )  # fmt: skip
+            line = benefit_line(t, locale, benefit)
             if benefit.activated_at is not None:
                 line += " " + t.gettext(
                     "Activated by {who} on {date}.",
@@ -465,6 +461,15 @@ def benefits_card(t: Translator, locale: Locale, benefits: Sequence[Benefit]) ->
                 line += f" ({benefit.detail})"
             body.append(_text(line, spacing="Small"))
     return _card(body)
+
+
+def benefit_line(t: Translator, locale: Locale, benefit: Benefit) -> str:
+    """A benefit's use and term, as the benefits card and the status card say it."""
+    return t.gettext(
+        "{benefit}: {used} of {quantity} {unit} used, until {end}.",
+        benefit=benefit.spec.name.text(locale), used=benefit.used, quantity=benefit.quantity,
+        unit=benefit.spec.unit.text(locale), end=benefit.term_end.isoformat(),
+    )  # fmt: skip
 
 
 def _section(benefit: Benefit) -> str:

@@ -28,12 +28,12 @@ from botbuilder.schema import Activity, InputHints
 from dialogs.cards import Option, card_action, choice_card, message
 from dialogs.intents import fold, recognize_yes_no
 from dialogs.texts import texts
+from services.handoff import TicketReason
 from services.i18n import Locale, translator
 
 __all__ = ["LocalizedTextPrompt", "OptionPrompt", "ask", "options_of", "render"]
 
 _OFFER_PERSON_AFTER = 2  # answers not understood in a row before a person is offered
-_VALIDATION = "validation"  # services.handoff.TicketReason.VALIDATION, as a button sends it
 
 
 def ask(
@@ -81,7 +81,7 @@ def render(
     options = options_of(spec)
     if not options and not offer_person:
         return MessageFactory.text(text, input_hint=InputHints.expecting_input)
-    reason = _VALIDATION if offer_person else None
+    reason = TicketReason.VALIDATION.value if offer_person else None
     card = choice_card(t, text, options, person_reason=reason)
     return message(card, input_hint=InputHints.expecting_input)
 

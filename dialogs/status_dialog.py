@@ -9,7 +9,7 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
 from dialogs.benefits_dialog import format_price
-from dialogs.cards import message, status_card
+from dialogs.cards import benefit_line, message, status_card
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.texts import texts, turn_locale
@@ -58,14 +58,7 @@ class StatusDialog(JourneyDialog):
             return []  # benefits come from paid orders: none without an order
         t, locale = texts(context), turn_locale(context)
         lines = [
-            t.gettext(
-                "✅ {benefit}: {used} of {quantity} {unit} used, until {end}.",
-                benefit=b.spec.name.text(locale),
-                used=b.used,
-                quantity=b.quantity,
-                unit=b.spec.unit.text(locale),
-                end=b.term_end.isoformat(),
-            )
+            f"✅ {benefit_line(t, locale, b)}"
             for b in await service.benefits(organization_id)
             if b.activated_at is not None
             and b.state in (BenefitState.ACTIVE, BenefitState.EXPIRING)

@@ -167,7 +167,7 @@ async def test_cancelling_withdraws_the_request(storage, services, handoffs):
     replies = await chat.click("Cancel the request")
     again = await chat.click("Cancel the request")  # the same, older card
 
-    [ticket] = [t for t in [await handoffs.get(1)]]
+    ticket = await handoffs.get(1)
     assert replies[0].text == f"OK, I've withdrawn your request {ticket.number}."
     assert ticket.status is TicketStatus.ABANDONED
     assert again[0].text == "You have no request for a person waiting."
