@@ -98,6 +98,7 @@ class Phase:
 
     requested: int
     latencies: list[float] = field(default_factory=list)
+    by_step: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     replies: int = 0
     seconds: float = 0.0
@@ -118,6 +119,14 @@ class Phase:
             "error_kinds": dict(self.errors.most_common(5)),
             "replies_per_turn": round(self.replies / done, 2) if done else None,
             "truncated": done < self.requested,
+            "by_step": {
+                step: {
+                    "turns": len(values),
+                    "p50_ms": round(percentile(sorted(values), 50) * 1000, 2),
+                    "p99_ms": round(percentile(sorted(values), 99) * 1000, 2),
+                }
+                for step, values in sorted(self.by_step.items())
+            },
         }
 
 
@@ -151,7 +160,8 @@ async def _phase(
                     status = response.status
             except (TimeoutError, aiohttp.ClientError, ValueError) as error:
                 status, payload = 0, type(error).__name__
-            phase.latencies.append(time.perf_counter() - started)
+            phase.latencies.append(elapsed := time.perf_counter() - started)
+            phase.by_step.setdefault(step, []).append(elapsed)
             replies = payload.get("activities") if isinstance(payload, dict) else None
             if status != 200:
                 phase.errors[f"HTTP {status}" if status else str(payload)] += 1

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +20,20 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from services import sqlite_driver
 
-__all__ = ["alembic_config", "create_engine", "is_sqlite", "ping", "upgrade", "upgrade_async"]
+__all__ = [
+    "alembic_config",
+    "begin",
+    "connect",
+    "create_engine",
+    "is_sqlite",
+    "ping",
+    "upgrade",
+    "upgrade_async",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,10 +79,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@asynccontextmanager
+async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection from ``engine``'s pool, given back in the calling task.
+
+    Use this, not ``async with engine.connect()``: SQLAlchemy 2.1's context managers close in
+    a task of their own (so that a cancellation cannot interrupt the close), which keeps the
+    connection checked out for one more turn of the event loop after the work is done. Behind
+    SQLite's single pooled connection, every turn's state read and write then queued behind
+    the others' pending closes, and a turn in twenty waited hundreds of milliseconds for the
+    connection (issue 9, decision 0011). ``SqlAlchemyUnitOfWork`` closes its session the
+    same way. A close is only interrupted by a cancellation while it awaits the database,
+    which on SQLite it never does.
+    """
+    connection = await engine.connect()
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def begin(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """Like ``connect``, in a transaction committed when the block ends without an error."""
+    async with connect(engine) as connection:
+        await connection.begin()
+        try:
+            yield connection
+        except BaseException:
+            await connection.rollback()
+            raise
+        await connection.commit()
+
+
 async def ping(engine: AsyncEngine) -> bool:
     """Tell whether the database answers a trivial query."""
     try:
-        async with engine.connect() as connection:
+        async with connect(engine) as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:
         logger.warning("database ping failed", exc_info=True)

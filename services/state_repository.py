@@ -28,6 +28,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services import db
 from services.errors import StorageConflict
 from services.tables import BotStateRow
 
@@ -98,7 +99,7 @@ class SqlAlchemyStateRepository:
         """Return the stored documents among ``keys``."""
         if not keys:
             return {}
-        async with self._engine.connect() as connection:
+        async with db.connect(self._engine) as connection:
             rows = (await connection.execute(self._select, {"keys": list(keys)})).all()
         return {row.key: StoredDocument(row.document, row.etag) for row in rows}
 
@@ -108,7 +109,7 @@ class SqlAlchemyStateRepository:
         if not changes:
             return etags
         now = datetime.now(UTC)
-        async with self._engine.begin() as connection:
+        async with db.begin(self._engine) as connection:
             for key, (document, expected) in changes.items():
                 etag = _new_etag()
                 await self._write_one(connection, key, document, expected, etag, now)
@@ -140,5 +141,5 @@ class SqlAlchemyStateRepository:
         """Remove ``keys``."""
         if not keys:
             return
-        async with self._engine.begin() as connection:
+        async with db.begin(self._engine) as connection:
             await connection.execute(delete(_table).where(_table.c.key.in_(list(keys))))

@@ -44,6 +44,35 @@ async def test_delete_removes_state_and_tolerates_missing_keys(storage):
     assert await storage.read(["conv/1"]) == {}
 
 
+async def test_on_sqlite_no_other_turn_ever_finds_the_connection_taken(sqlite_url):
+    # SQLite has one pooled connection and its statements never wait, so a read or a write
+    # must be done with it before another turn runs. SQLAlchemy's own context managers gave
+    # it back a loop iteration later, from a task of their own: concurrent turns queued for
+    # it, and a turn in twenty waited hundreds of milliseconds (issue 9).
+    engine = db.create_engine(sqlite_url)
+    storage = SqlStorage(SqlAlchemyStateRepository(engine))
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def other_turns() -> None:
+        while not done.is_set():
+            seen.append(engine.pool.checkedout())
+            await asyncio.sleep(0)
+
+    observer = asyncio.create_task(other_turns())
+    await asyncio.sleep(0)
+    await storage.write({"conv/1": {"step": 1}})
+    stale = (await storage.read(["conv/1"]))["conv/1"]
+    await storage.write({"conv/1": {**stale, "step": 2}})
+    with pytest.raises(StorageConflict):
+        await storage.write({"conv/1": {**stale, "step": 3}})
+    done.set()
+    await observer
+    await engine.dispose()
+
+    assert seen and set(seen) == {0}
+
+
 async def test_a_write_with_a_stale_etag_is_refused_and_the_newer_state_kept(storage):
     await storage.write({"conv/1": {"step": 1}})
     first = (await storage.read(["conv/1"]))["conv/1"]
