@@ -15,6 +15,7 @@ from dialogs.people import JourneyServices
 from dialogs.texts import texts, turn_locale
 from dialogs.verify_contact_dialog import last_email_line
 from services.benefits import BenefitState, OrderStatus
+from services.unit_of_work import shared_unit
 
 __all__ = ["StatusDialog"]
 
@@ -32,19 +33,21 @@ class StatusDialog(JourneyDialog):
         member = await self.member(step.context)
         if member is None:
             return await step.end_dialog()
-        status = await self.services.membership.status(member.organization_id)
-        verification = await self.services.verification.status(member.organization_id)
-        last_email = last_email_line(step.context, verification)
-        stopped = False
-        if (reminders := self.services.reminders) is not None:
-            preference = await reminders.preference(member.user.id, member.organization_id)
-            stopped = preference.stopped
+        # One session for the card's reads; the card is sent after it is given back.
+        async with shared_unit():
+            status = await self.services.membership.status(member.organization_id)
+            verification = await self.services.verification.status(member.organization_id)
+            stopped = False
+            if (reminders := self.services.reminders) is not None:
+                preference = await reminders.preference(member.user.id, member.organization_id)
+                stopped = preference.stopped
+            benefits = await self._benefit_lines(step.context, member.organization_id)
         card = status_card(
             texts(step.context),
             status,
-            last_email=last_email,
+            last_email=last_email_line(step.context, verification),
             reminders_stopped=stopped,
-            benefits=await self._benefit_lines(step.context, member.organization_id),
+            benefits=benefits,
         )
         await step.context.send_activity(message(card))
         return await step.end_dialog()
