@@ -178,6 +178,47 @@ async def test_a_dialog_half_way_through_continues_with_a_new_bot_instance(
     assert replies[0].text.startswith("我無法在這裡為您轉接專人")
 
 
+class _CountingRepository:
+    """The SQL repository, remembering the keys of each write."""
+
+    def __init__(self, repository: SqlAlchemyStateRepository) -> None:
+        self._repository = repository
+        self.writes: list[list[str]] = []
+
+    async def read(self, keys):
+        return await self._repository.read(keys)
+
+    async def write(self, changes):
+        self.writes.append(sorted(changes))
+        return await self._repository.write(changes)
+
+    async def delete(self, keys):
+        await self._repository.delete(keys)
+
+
+async def test_a_turn_writes_what_it_changed_once_and_leaves_the_rest_alone(
+    database_url, journey_services
+):
+    # The change check compares each state with the text it was read as (issue 9): the
+    # conversation's dialog moved on, the user's profile did not.
+    engine = db.create_engine(database_url)
+    try:
+        repository = _CountingRepository(SqlAlchemyStateRepository(engine))
+        chat = Chat(SqlStorage(repository), journey_services, locale="en-US")
+        await chat.join()
+        await chat.say("繁體中文")  # the user's language, in user state
+        language = repository.writes[-1]
+        repository.writes.clear()
+
+        replies = await chat.say("8")  # an answer to the menu: the dialog moves on
+    finally:
+        await engine.dispose()
+
+    assert replies[0].text.startswith("我無法在這裡為您轉接專人")
+    assert language == ["Channels.test/users/user-1"]
+    assert repository.writes == [["Channels.test/conversations/conversation-1"]]
+
+
 async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(
     database_url, journey_services
 ):
