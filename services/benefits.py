@@ -42,7 +42,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol, overload
 
 from pydantic import BaseModel
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from services.benefit_tables import BenefitRow, OrderRow, UpgradeApplicationRow
 from services.catalog import (
@@ -303,6 +303,15 @@ def _benefit(row: BenefitRow, today: date) -> Benefit:
         detail=row.detail,
         order_id=row.order_id,
     )
+
+
+# An organization's orders, newest first, built once (the status card reads them every time).
+_ORDERS = (
+    select(OrderRow)
+    .where(OrderRow.organization_id == bindparam("organization_id"))
+    .order_by(OrderRow.created_at.desc())
+)
+_OPEN_ORDERS = _ORDERS.where(OrderRow.status == OrderStatus.AWAITING_PAYMENT.value)
 
 
 def _order(row: OrderRow) -> Order:
@@ -574,12 +583,10 @@ class BenefitsService:
 
     async def orders(self, organization_id: str, *, open_only: bool = False) -> list[Order]:
         """The organization's orders, newest first (only those awaiting payment, if asked)."""
-        statement = select(OrderRow).where(OrderRow.organization_id == organization_id)
-        if open_only:
-            statement = statement.where(OrderRow.status == OrderStatus.AWAITING_PAYMENT.value)
+        statement = _OPEN_ORDERS if open_only else _ORDERS
         async with self._units() as unit:
-            rows = await unit.session.scalars(statement.order_by(OrderRow.created_at.desc()))
-            return [_order(row) for row in rows]
+            found = await unit.session.scalars(statement, {"organization_id": organization_id})
+            return [_order(row) for row in found]
 
     async def order(self, order_id: str) -> Order:
         """One order, by its id (typed in any case)."""

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from services.clock import Clock
 from services.errors import NotFound, RenewalNotOpen, ViewOnlyRecord
@@ -33,7 +33,7 @@ from services.tables import (
     OrganizationRow,
     PrimaryContactRow,
 )
-from services.unit_of_work import UnitOfWork
+from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
     "RENEWAL_WINDOW_DAYS",
@@ -176,6 +176,25 @@ _MEMBERSHIP_COLUMNS = (
 )
 
 
+# The reads of the status card, built once (``services.unit_of_work.rows``).
+_ORGANIZATION_FOR = select(OrganizationRow.id, OrganizationRow.tenant_id).where(
+    or_(
+        OrganizationRow.tenant_id == bindparam("tenant_id"),
+        OrganizationRow.id == bindparam("organization_id"),
+    )
+)
+_ORGANIZATION_STATUS = (
+    select(OrganizationRow.id, OrganizationRow.legal_name, OrganizationRow.tenant_id,
+           *_MEMBERSHIP_COLUMNS)
+    .outerjoin(MembershipRow, MembershipRow.organization_id == OrganizationRow.id)
+    .where(OrganizationRow.id == bindparam("organization_id"))
+)  # fmt: skip
+_CHECKLIST = select(
+    ChecklistEntryRow.step, ChecklistEntryRow.state, ChecklistEntryRow.by_user,
+    ChecklistEntryRow.at,
+).where(ChecklistEntryRow.organization_id == bindparam("organization_id"))  # fmt: skip
+
+
 def _view(row: _MembershipFields, today: date) -> MembershipView:
     source = Source(row.source)
     view_only = source is Source.LEGACY and row.expiry_date < today
@@ -204,21 +223,16 @@ class MembershipService:
         self, *, tenant_id: str | None, organization_id: str | None
     ) -> str | None:
         """Find the organization of a user: by their tenant, else by the directory's link."""
-        conditions = []
-        if tenant_id:
-            conditions.append(OrganizationRow.tenant_id == tenant_id)
-        if organization_id:
-            conditions.append(OrganizationRow.id == organization_id)
-        if not conditions:
+        if not tenant_id and not organization_id:
             return None
         async with self._units() as unit:
-            rows = (
-                await unit.session.execute(
-                    select(OrganizationRow.id, OrganizationRow.tenant_id).where(or_(*conditions))
-                )
-            ).all()
-        by_tenant = [row.id for row in rows if tenant_id and row.tenant_id == tenant_id]
-        return next(iter(by_tenant or [row.id for row in rows]), None)
+            found = await rows(
+                unit,
+                _ORGANIZATION_FOR,
+                {"tenant_id": tenant_id or None, "organization_id": organization_id or None},
+            )
+        by_tenant = [row.id for row in found if tenant_id and row.tenant_id == tenant_id]
+        return next(iter(by_tenant or [row.id for row in found]), None)
 
     async def status(self, organization_id: str) -> OrganizationStatus:
         """The organization's membership and journey checklist, today."""
@@ -226,32 +240,12 @@ class MembershipService:
             return await self._status(unit, organization_id)
 
     async def _status(self, unit: UnitOfWork, organization_id: str) -> OrganizationStatus:
-        # Two statements, plain columns: the status card is read on many turns.
-        found = (
-            await unit.session.execute(
-                select(
-                    OrganizationRow.id,
-                    OrganizationRow.legal_name,
-                    OrganizationRow.tenant_id,
-                    *_MEMBERSHIP_COLUMNS,
-                )
-                .outerjoin(MembershipRow, MembershipRow.organization_id == OrganizationRow.id)
-                .where(OrganizationRow.id == organization_id)
-            )
-        ).first()
+        # Two statements, plain columns, built once: the status card is read on many turns.
+        parameters = {"organization_id": organization_id}
+        found = next(iter(await rows(unit, _ORGANIZATION_STATUS, parameters)), None)
         if found is None:
             raise NotFound(f"organization {organization_id!r}")
-        entries = {
-            row.step: row
-            for row in await unit.session.execute(
-                select(
-                    ChecklistEntryRow.step,
-                    ChecklistEntryRow.state,
-                    ChecklistEntryRow.by_user,
-                    ChecklistEntryRow.at,
-                ).where(ChecklistEntryRow.organization_id == organization_id)
-            )
-        }
+        entries = {row.step: row for row in await rows(unit, _CHECKLIST, parameters)}
         checklist = [
             ChecklistItem(
                 step=step, state=StepState(entries[step].state), by=entries[step].by_user,

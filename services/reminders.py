@@ -56,7 +56,7 @@ from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,7 +81,7 @@ from services.tables import (
     ReminderDeliveryRow,
     ReminderPreferenceRow,
 )
-from services.unit_of_work import UnitOfWork
+from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -119,6 +119,11 @@ CONTACT_PREFIX = "contact:"
 
 _ERROR_LENGTH = 500
 _SCAN_SLICE = 1_000  # organizations per statement in the scan (parameter limits)
+# The status card's read, built once (``services.unit_of_work.rows``).
+_PREFERENCE = select(ReminderPreferenceRow.stopped, ReminderPreferenceRow.snoozed_until).where(
+    ReminderPreferenceRow.organization_id == bindparam("organization_id"),
+    ReminderPreferenceRow.user_id == bindparam("user_id"),
+)
 
 
 class ReminderStatus(StrEnum):
@@ -377,9 +382,12 @@ class SqlReminders:
     async def preference(self, user_id: str, organization_id: str) -> ReminderPreference:
         """The stored choice, or the default (reminded)."""
         async with self._units() as unit:
-            row = await unit.session.get(ReminderPreferenceRow, (organization_id, user_id))
-            if row is None:
+            found = await rows(
+                unit, _PREFERENCE, {"organization_id": organization_id, "user_id": user_id}
+            )
+            if not found:
                 return ReminderPreference()
+            row = found[0]
             snoozed = None if row.snoozed_until is None else _utc(row.snoozed_until)
             return ReminderPreference(stopped=row.stopped, snoozed_until=snoozed)
 
