@@ -169,8 +169,11 @@ _MENU_KEYWORDS = _folded(_MENU_WORDS)
 def recognize_interruption(text: str | None) -> Intent | None:
     """Return the interruption that ``text`` is, as a whole message, if any."""
     folded = fold(text or "")
-    if not folded:
-        return None
+    return _interruption(folded) if folded else None
+
+
+@lru_cache(maxsize=4096)  # asked of every message; what users type repeats (menu words, numbers)
+def _interruption(folded: str) -> Intent | None:
     for intent, words in _INTERRUPTIONS.items():
         if folded in words:
             return intent

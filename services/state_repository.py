@@ -72,6 +72,15 @@ class SqlAlchemyStateRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # On PostgreSQL, BEGIN and COMMIT/ROLLBACK are round trips of their own, and one
+        # statement is atomic by itself: a read, or a write of one document, runs without them
+        # (issue 9). On SQLite they are calls inside the process, cheaper than SQLAlchemy's
+        # switching of the connection's isolation level on every checkout.
+        self._single_statement = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else None
+        )
         insert: Any = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # Built once: SQLAlchemy memoizes a statement's cache key on the statement object, so
         # reusing these saves recomputing it on every turn.
@@ -99,7 +108,7 @@ class SqlAlchemyStateRepository:
         """Return the stored documents among ``keys``."""
         if not keys:
             return {}
-        async with db.connect(self._engine) as connection:
+        async with db.connect(self._single_statement or self._engine) as connection:
             rows = (await connection.execute(self._select, {"keys": list(keys)})).all()
         return {row.key: StoredDocument(row.document, row.etag) for row in rows}
 
@@ -109,7 +118,14 @@ class SqlAlchemyStateRepository:
         if not changes:
             return etags
         now = datetime.now(UTC)
-        async with db.begin(self._engine) as connection:
+        # A single document is one statement that writes (the UPDATE, or else the INSERT that
+        # creates it), so it needs no transaction around it; several share one.
+        transaction = (
+            db.connect(self._single_statement)
+            if self._single_statement is not None and len(changes) == 1
+            else db.begin(self._engine)
+        )
+        async with transaction as connection:
             for key, (document, expected) in changes.items():
                 etag = _new_etag()
                 await self._write_one(connection, key, document, expected, etag, now)
