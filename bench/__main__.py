@@ -2,7 +2,8 @@
 
     python -m bench [--turns N] [--warmup N] [--conversations N] [--concurrency N]
                     [--warmup-seconds S] [--max-seconds S] [--only NAME,...]
-                    [--messages TEXT,...] [--users ID,...] [--output PATH] [--require-bar]
+                    [--messages TEXT,...] [--users ID,...] [--memory SMALL,LARGE]
+                    [--output PATH] [--require-targets]
 
 Each server runs as its own process on a free 127.0.0.1 port, one after another, and is
 stopped afterwards (terminate, then kill); the load comes from ``bench.driver`` in another
@@ -34,7 +35,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bench.reminders import FULL_MEMBERSHIPS, SENDS, measure_reminders, write_reminders_table
-from bench.report import flags, judge_bar, ratios, write_table
+from bench.report import flags, judge_targets, ratios, write_table
 from bench.token_validation import format_table, measure_token_validation
 from tests.support.postgres import throwaway_cluster
 from tests.support.process import wait_ready
@@ -194,13 +195,9 @@ def _running(server: Server, port: int, log: Path) -> Iterator[int]:
                 process.wait()
 
 
-def _drive(
-    port: int, pid: int, db_pid: int | None, options: argparse.Namespace, prefix: str
-) -> dict[str, Any]:
-    """Run the load driver in its own process and return its figures."""
+def _driver_argv(options: argparse.Namespace) -> list[str]:
+    """The load of the four configurations (``--conversations``, ``--turns``, ...)."""
     argv = [
-        PYTHON, "-m", "bench.driver", "--url", f"http://127.0.0.1:{port}",
-        "--server-pid", str(pid), "--prefix", prefix,
         "--conversations", str(options.conversations), "--concurrency", str(options.concurrency),
         "--warmup", str(options.warmup), "--turns", str(options.turns),
         "--warmup-seconds", str(options.warmup_seconds), "--max-seconds", str(options.max_seconds),
@@ -209,9 +206,19 @@ def _drive(
         argv += ["--messages", options.messages]
     if options.users:
         argv += ["--users", options.users]
+    return argv
+
+
+def _drive(
+    port: int, pid: int, db_pid: int | None, load: list[str], prefix: str, limit: float
+) -> dict[str, Any]:
+    """Run the load driver in its own process and return its figures."""
+    argv = [
+        PYTHON, "-m", "bench.driver", "--url", f"http://127.0.0.1:{port}",
+        "--server-pid", str(pid), "--prefix", prefix, *load,
+    ]  # fmt: skip
     if db_pid is not None:
         argv += ["--db-pid", str(db_pid)]
-    limit = options.warmup_seconds + options.max_seconds + 60  # in-flight turns, start-up
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=limit)
     if done.returncode != 0:
         raise RuntimeError(f"the driver failed:\n{done.stderr[-2000:]}")
@@ -234,7 +241,8 @@ def measure(
     try:
         with config.setup(port, scratch) as server, _running(server, port, log) as pid:
             prefix = f"{config.name}-{uuid.uuid4().hex[:8]}"
-            figures = _drive(port, pid, server.db_pid, options, prefix)
+            limit = options.warmup_seconds + options.max_seconds + 60  # in-flight turns, start-up
+            figures = _drive(port, pid, server.db_pid, _driver_argv(options), prefix, limit)
     except Exception as error:
         logger.error("%s failed: %s", config.name, error)
         return {"about": config.about, "failed": f"{type(error).__name__}: {error}"[:3000]}
@@ -242,6 +250,54 @@ def measure(
     figures["flags"] = flags(figures)
     figures["wall_seconds"] = round(time.monotonic() - began, 1)
     return {"about": config.about, **figures}
+
+
+def measure_memory(
+    small: int, large: int, options: argparse.Namespace, scratch: Path, logs: Path
+) -> dict[str, Any]:
+    """Our SQLite server's resident size after ``small`` and after ``large`` conversations.
+
+    The first ``small`` conversations each join (a conversationUpdate) and send one message,
+    which also warms the process up; then ``large - small`` new conversations send one
+    message each ("status": the user, the organization, the card). What a process keeps per
+    conversation (locks, the references it stored, caches) shows as growth between the two.
+    """
+    port = _free_port()
+    log = logs / "memory.log"
+    folder = scratch / "memory"
+    folder.mkdir(exist_ok=True)
+    load = ["--concurrency", str(options.concurrency), "--max-seconds", "3600",
+            "--warmup-seconds", "3600", "--messages", "status"]  # fmt: skip
+    try:
+        with _ours_sqlite(port, folder) as server, _running(server, port, log) as pid:
+            first = _drive(
+                port, pid, None,
+                [*load, "--conversations", str(small), "--warmup", str(small),
+                 "--turns", str(small)],
+                "memory-a", 3700,
+            )  # fmt: skip
+            second = _drive(
+                port, pid, None,
+                [*load, "--no-join", "--conversations", str(large - small), "--warmup", "0",
+                 "--turns", str(large - small)],
+                "memory-b", 3700,
+            )  # fmt: skip
+    except Exception as error:
+        logger.error("memory failed: %s", error)
+        return {"failed": f"{type(error).__name__}: {error}"[:3000]}
+    before, after = first["server_rss_kb"], second["server_rss_kb"]
+    return {
+        "conversations": [small, large],
+        "rss_kb": [before, after],
+        "growth": round(after / before - 1, 4) if before and after else None,
+        "errors": first["errors"] + first["warmup"]["errors"] + second["errors"],
+        "server_log_errors": _log_errors(log),
+        "turns_per_s_large": second["turns_per_s"],
+    }
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1%}"
 
 
 def _machine() -> dict[str, Any]:
@@ -271,8 +327,10 @@ def _machine() -> dict[str, Any]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=2000, help="measured turns per config")
-    parser.add_argument("--warmup", type=int, default=400, help="turns before measuring")
-    parser.add_argument("--conversations", type=int, default=200, help="distinct conversations")
+    parser.add_argument(
+        "--warmup", type=int, default=1000, help="turns before measuring (>= conversations)"
+    )
+    parser.add_argument("--conversations", type=int, default=1000, help="distinct conversations")
     parser.add_argument("--concurrency", type=int, default=16, help="turns in flight")
     parser.add_argument(
         "--warmup-seconds", type=float, default=30, help="warm-up time limit per config"
@@ -300,9 +358,14 @@ def _parser() -> argparse.ArgumentParser:
         default=5000,
         help="requests in the token-validation section (0: skip it)",
     )
+    parser.add_argument(
+        "--memory",
+        default="1000,100000",
+        help="SMALL,LARGE: conversations between which resident size is compared (0: skip)",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "var" / "bench" / "results.json")
     parser.add_argument(
-        "--require-bar", action="store_true", help="exit 1 unless the issue's bar is met"
+        "--require-targets", action="store_true", help="exit 1 unless issue 9's targets are met"
     )
     return parser
 
@@ -331,6 +394,11 @@ def main() -> int:
         if options.token_requests > 0:
             logger.info("token validation: %s requests over 10 tokens", options.token_requests)
             tokens = measure_token_validation(requests=options.token_requests, tokens=10, rounds=3)
+        memory = None
+        if options.memory != "0":
+            small, large = (int(n) for n in options.memory.split(","))
+            logger.info("memory: %s, then %s conversations", f"{small:,}", f"{large:,}")
+            memory = measure_memory(small, large, options, Path(scratch), logs)
         reminders = None
         if options.reminders > 0:
             logger.info("reminders: a scan over %s memberships", f"{options.reminders:,}")
@@ -338,7 +406,7 @@ def main() -> int:
 
     everything = {c.name: configs.get(c.name, {"failed": "not run (--only)"}) for c in CONFIGS}
     compared = ratios(configs)
-    bar = judge_bar(everything, compared)
+    targets = judge_targets(everything, compared, tokens, memory)
     results: dict[str, Any] = {
         "when_utc": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(UTC) - started).total_seconds(), 1),
@@ -346,8 +414,9 @@ def main() -> int:
         "parameters": {k: str(v) if isinstance(v, Path) else v for k, v in vars(options).items()},
         "configs": configs,
         "ratios": compared,
-        "bar": bar,
+        "targets": targets,
         "token_validation": tokens,
+        "memory": memory,
         "reminders": reminders,
         "server_logs": str(logs),
         "notes": NOTES,
@@ -357,6 +426,12 @@ def main() -> int:
     write_table(results, options.output)
     if tokens is not None:
         sys.stdout.write(format_table(tokens) + "\n")
+    if memory is not None and "failed" not in memory:
+        (small, large), (before, after) = memory["conversations"], memory["rss_kb"]
+        sys.stdout.write(
+            f"memory: resident {before / 1024:.1f} MiB after {small:,} conversations, "
+            f"{after / 1024:.1f} MiB after {large:,} ({_percent(memory['growth'])})\n"
+        )
     if reminders is not None:
         write_reminders_table(reminders)
 
@@ -365,10 +440,12 @@ def main() -> int:
         broken += [
             f"reminders {p}" for p, f in reminders.items() if isinstance(f, dict) and "failed" in f
         ]
+    if memory is not None and ("failed" in memory or memory["errors"]):
+        broken.append("memory")
     if broken:
         logger.error("no valid figures for: %s", ", ".join(broken))
         return 1
-    return 1 if options.require_bar and not bar["met"] else 0
+    return 1 if options.require_targets and not all(t["met"] for t in targets) else 0
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.stats import cpu_seconds, per_turn_ms, percentile, tree_cpu_seconds
+from bench.stats import cpu_seconds, per_turn_ms, percentile, rss_kb, tree_cpu_seconds
 
 __all__ = ["MESSAGES", "Phase", "activity", "main", "run"]
 
@@ -188,7 +188,10 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
     pool: asyncio.Queue[Conversation] = asyncio.Queue()
     users = options.users.split(",")
     for n in range(options.conversations):
-        pool.put_nowait(Conversation(f"a:{options.prefix}-{n}", users[n % len(users)]))
+        conversation = Conversation(f"a:{options.prefix}-{n}", users[n % len(users)])
+        if options.no_join:
+            conversation.turns = 1  # begin with a message, not the conversationUpdate
+        pool.put_nowait(conversation)
     messages = options.messages.split(",")
     sample: dict[str, list[str]] = {}
     url = f"{options.url}/api/messages"
@@ -219,6 +222,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         k: v for k, v in warmup.figures().items() if k in ("turns", "seconds", "errors")
     }
     figures["sample_replies"] = sample
+    figures["server_rss_kb"] = rss_kb(options.server_pid)
     return figures
 
 
@@ -235,6 +239,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-seconds", type=float, default=60, help="measured time limit")
     parser.add_argument("--request-timeout", type=float, default=30)
     parser.add_argument("--prefix", default="bench", help="conversation ids start with this")
+    parser.add_argument(
+        "--no-join", action="store_true", help="start each conversation with a message"
+    )
     parser.add_argument(
         "--messages", default=",".join(MESSAGES), help="comma-separated texts, sent in a loop"
     )

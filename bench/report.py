@@ -8,9 +8,15 @@ from typing import Any
 
 from bench.stats import ratio
 
-__all__ = ["BAR", "flags", "judge_bar", "ratios", "write_table"]
+__all__ = ["flags", "judge_targets", "ratios", "write_table"]
 
-BAR = 3.0  # the issue's bar: our SQLite turn at least 3x the stock reference's throughput
+# Issue 9's targets, each judged on figures of the same run.
+C_OVER_B = 10.0  # our SQLite turn's throughput over the stock sample-style dialog's
+C_OVER_A = 0.08  # ... over the bare aiohttp handler's
+D_OVER_A = 0.06  # our PostgreSQL turn's throughput over the bare handler's
+P99_MS = 50.0  # at 16 connections, on both databases
+TOKEN_MS = 0.3  # CPU per request of token validation, with tokens reused
+RSS_GROWTH = 0.10  # resident size from 1,000 to 100,000 distinct conversations
 
 
 def flags(figures: dict[str, Any]) -> list[str]:
@@ -57,23 +63,55 @@ def ratios(configs: dict[str, dict[str, Any]]) -> dict[str, float | None]:
     return found
 
 
-def judge_bar(
-    configs: dict[str, dict[str, Any]], compared: dict[str, float | None]
-) -> dict[str, Any]:
-    """Judge the issue's bar: c's throughput at least 3x b's, with neither flagged."""
-    value = compared["throughput c/b"]
-    suspect = [
-        name
-        for name in ("b_stock", "c_ours_sqlite")
-        if "failed" in configs[name] or configs[name]["flags"]
-    ]
-    met = value is not None and value >= BAR and not suspect
-    return {
-        "rule": f"c_ours_sqlite turns/s >= {BAR:g} x b_stock turns/s",
-        "ratio": value,
-        "met": met,
-        "suspect_configs": suspect,
-    }
+def judge_targets(
+    configs: dict[str, dict[str, Any]],
+    compared: dict[str, float | None],
+    tokens: dict[str, Any] | None = None,
+    memory: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Judge each of issue 9's targets; one whose configs failed or were flagged is not met."""
+
+    def suspect(*names: str) -> list[str]:
+        return [
+            n for n in names if "failed" in configs.get(n, {"failed": ""}) or configs[n]["flags"]
+        ]
+
+    def p99(name: str) -> float | None:
+        value = configs.get(name, {}).get("p99_ms")
+        return float(value) if isinstance(value, int | float) else None
+
+    def judged(rule: str, value: float | None, met: bool, suspects: list[str]) -> dict[str, Any]:
+        return {"rule": rule, "value": value, "met": met and not suspects, "suspect": suspects}
+
+    found = []
+    for key, bound, names in (
+        ("throughput c/b", C_OVER_B, ("b_stock", "c_ours_sqlite")),
+        ("throughput c/a", C_OVER_A, ("a_bare", "c_ours_sqlite")),
+        ("throughput d/a", D_OVER_A, ("a_bare", "d_ours_postgres")),
+    ):
+        value = compared.get(key)
+        found.append(
+            judged(f"{key} >= {bound:g}", value, value is not None and value >= bound,
+                   suspect(*names))
+        )  # fmt: skip
+    for name in ("c_ours_sqlite", "d_ours_postgres"):
+        value = p99(name)
+        found.append(
+            judged(f"{name} p99 < {P99_MS:g} ms", value, value is not None and value < P99_MS,
+                   suspect(name))
+        )  # fmt: skip
+    token_ms = None if tokens is None else tokens.get("ours_ms_per_request")
+    found.append(
+        judged(f"token validation <= {TOKEN_MS:g} ms CPU a request", token_ms,
+               token_ms is not None and token_ms <= TOKEN_MS, [])
+    )  # fmt: skip
+    growth = None if memory is None else memory.get("growth")
+    failed = [] if memory is None or "failed" not in memory else ["memory"]
+    found.append(
+        judged(f"RSS growth from the small to the large conversation count <= {RSS_GROWTH:.0%}",
+               growth, growth is not None and growth <= RSS_GROWTH, failed)
+    )  # fmt: skip
+    return found
 
 
 def _cell(value: Any) -> str:
@@ -106,8 +144,10 @@ def write_table(results: dict[str, Any], output: Path) -> None:
         lines.append(row + ("  ! " + "; ".join(figures["flags"]) if figures["flags"] else ""))
     lines.append("")
     lines += [f"{key:<42}{_cell(value)}" for key, value in results["ratios"].items()]
-    bar = results["bar"]
-    verdict = "met" if bar["met"] else "NOT met"
-    lines.append(f"\nbar ({bar['rule']}): {verdict} (ratio {_cell(bar['ratio'])})")
+    lines.append("\nissue 9's targets:")
+    for target in results["targets"]:
+        verdict = "met" if target["met"] else "NOT met"
+        note = f" (suspect: {', '.join(target['suspect'])})" if target["suspect"] else ""
+        lines.append(f"  {target['rule']:<66}{_cell(target['value']):>10}  {verdict}{note}")
     lines.append(f"written to {output}")
     sys.stdout.write("\n".join(lines) + "\n")

@@ -12,7 +12,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["cpu_seconds", "per_turn_ms", "percentile", "ratio", "tree_cpu_seconds"]
+__all__ = ["cpu_seconds", "per_turn_ms", "percentile", "ratio", "rss_kb", "tree_cpu_seconds"]
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 # Indexes into the fields after the command name in /proc/<pid>/stat (stat(5) numbers - 3).
@@ -66,3 +66,15 @@ def tree_cpu_seconds(pid: int) -> float:
         if int(child[_PPID]) == pid:
             ticks += int(child[_UTIME]) + int(child[_STIME])
     return ticks / _TICKS
+
+
+def rss_kb(pid: int) -> int | None:
+    """A process's resident set size in KiB (``VmRSS`` of ``/proc/<pid>/status``)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return None
