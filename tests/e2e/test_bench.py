@@ -24,7 +24,8 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--turns", "40", "--warmup", "20",
          "--conversations", "10", "--concurrency", "4", "--output", str(output),
-         "--reminders", "20000", "--reminder-sends", "20", "--token-requests", "200"],
+         "--reminders", "20000", "--reminder-sends", "20", "--token-requests", "200",
+         "--memory", "50,300"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
@@ -36,6 +37,10 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
         assert config["turns"] == 40 and config["turns_per_s"] > 0, name
     for ratio in ("throughput c/a", "throughput c/b", "throughput d/a"):
         assert results["ratios"][ratio] > 0
+    # Every one of issue 9's targets is judged, with the figure it was judged on.
+    targets = results["targets"]
+    assert len(targets) == 7
+    assert all(isinstance(t["value"], int | float) and isinstance(t["met"], bool) for t in targets)
     # Our bot answered the realistic turns as the product does: a welcome, help, the status.
     ours = results["configs"]["c_ours_sqlite"]["sample_replies"]
     assert ours["conversationUpdate"][0].startswith("message: Hello!")
@@ -55,5 +60,10 @@ def test_a_short_benchmark_run_measures_every_configuration_without_errors(tmp_p
         assert scan["memberships"] == 20_000 and 1_000 < scan["planned"] < 20_000, scan
         assert scan["planned_by_chat"] > 0, scan
     assert reminders["sqlite"]["planned"] == reminders["postgres"]["planned"]
+    # The memory section: a server that saw 50, then 300 conversations, without an error.
+    memory = results["memory"]
+    assert memory["conversations"] == [50, 300] and memory["errors"] == 0, memory
+    assert all(kb > 10_000 for kb in memory["rss_kb"]), memory
+
     send = reminders["send"]
     assert send["sent"] == send["arrived_at_connector"] == 20 and send["not_delivered"] == 0
