@@ -23,6 +23,7 @@ from botbuilder.schema import Activity
 
 from bot.adapter import MembershipAdapter
 from bot.membership_bot import MembershipBot
+from bot.wire import from_wire
 
 __all__ = ["ADAPTER", "BOT", "READY", "add_routes", "run_turn"]
 
@@ -97,7 +98,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
     if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
         return _bad_request("the body is not an activity (no type)")
     try:
-        activity = Activity().deserialize(body)
+        activity = from_wire(Activity, body)
     except Exception:
         return _bad_request("the activity has fields of the wrong type")
     if activity.conversation is None or not activity.conversation.id:

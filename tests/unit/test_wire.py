@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 
 import pytest
@@ -18,8 +19,10 @@ from botbuilder.schema import (
     Mention,
     SuggestedActions,
 )
+from msrest.exceptions import DeserializationError
+from msrest.serialization import Model
 
-from bot.wire import to_wire
+from bot.wire import from_wire, to_wire
 from tests.support.chat import Chat
 
 ADAPTIVE_CARD = {
@@ -83,3 +86,103 @@ async def test_the_bots_real_replies_serialize_exactly_as_msrest_does(journey_se
     assert {"activities": [to_wire(a) for a in replies]} == ExpectedReplies(
         activities=replies
     ).serialize()
+
+
+# The way in: what channels send, read exactly as msrest reads it.
+
+_TEAMS_USER = {"id": "29:1abc", "name": "Mei Lin", "aadObjectId": "mei.lin"}
+_BOT = {"id": "28:membership-bot", "name": "membership-bot"}
+_INCOMING: list[dict[str, object]] = [
+    {
+        "type": "message", "id": "1700000000001", "text": "status", "textFormat": "plain",
+        "timestamp": "2026-11-24T09:00:00.123Z", "localTimestamp": "2026-11-24T17:00:00.123+08:00",
+        "localTimezone": "Asia/Taipei", "channelId": "msteams",
+        "serviceUrl": "https://smba.trafficmanager.net/apac/", "from": _TEAMS_USER,
+        "recipient": _BOT, "locale": "zh-TW", "deliveryMode": "expectReplies",
+        "conversation": {"id": "a:1xyz", "conversationType": "personal", "tenantId": "t-1"},
+        "channelData": {"tenant": {"id": "t-1"}, "source": {"name": "message"}, "n": [1, None]},
+        "entities": [{"type": "clientInfo", "locale": "zh-TW", "country": "TW",
+                      "platform": "Web", "timezone": "Asia/Taipei"}],
+    },
+    {
+        "type": "conversationUpdate", "id": "f:2", "channelId": "msteams",
+        "serviceUrl": "http://127.0.0.1:9/", "from": _TEAMS_USER, "recipient": _BOT,
+        "conversation": {"id": "a:1xyz", "isGroup": False},
+        "membersAdded": [_TEAMS_USER, _BOT], "membersRemoved": [],
+    },
+    {
+        "type": "installationUpdate", "action": "add", "channelId": "msteams",
+        "serviceUrl": "http://127.0.0.1:9/", "from": _TEAMS_USER, "recipient": _BOT,
+        "conversation": {"id": "19:channel@thread.tacv2", "conversationType": "channel",
+                         "isGroup": True, "name": "General"},
+        "channelData": {"team": {"id": "19:team", "name": "Partners"},
+                        "eventType": "teamMemberAdded"},
+    },
+    {
+        "type": "invoke", "name": "adaptiveCard/action", "channelId": "msteams",
+        "serviceUrl": "http://127.0.0.1:9/", "from": _TEAMS_USER, "recipient": _BOT,
+        "conversation": {"id": "a:1xyz"}, "replyToId": "1700000000001",
+        "value": {"action": {"type": "Action.Execute", "verb": "renew",
+                             "data": {"action": "renew.yes", "n": 1.5, "ok": True}}},
+    },
+    {
+        "type": "message", "text": "<at>membership-bot</at> help", "channelId": "msteams",
+        "serviceUrl": "http://127.0.0.1:9/", "from": {**_TEAMS_USER, "role": "user"},
+        "recipient": _BOT, "conversation": {"id": "19:c", "conversationType": "channel"},
+        "entities": [{"type": "mention", "text": "<at>membership-bot</at>", "mentioned": _BOT}],
+        "attachments": [{"contentType": "text/html", "content": "<div>help</div>"}],
+        "value": {"action": "menu.status"}, "relatesTo": {"activityId": "9", "channelId": "msteams",
+        "conversation": {"id": "19:c"}, "serviceUrl": "http://127.0.0.1:9/"},
+        "suggestedActions": {"to": ["29:1"], "actions": [{"type": "imBack", "title": "OK",
+                             "value": "OK"}]},
+        "textHighlights": [{"text": "help", "occurrence": 1}], "listenFor": ["yes"],
+        "reactionsAdded": [{"type": "like"}], "expiration": "2026-11-25T00:00:00Z",
+        "importance": "high", "semanticAction": {"id": "s", "state": "start", "entities": {
+            "e": {"type": "x", "extra": 1}}},
+    },
+    # Keys no attribute maps to are kept as additional properties, on nested models too.
+    {
+        "type": "event", "name": "handoff.status", "channelId": "directline",
+        "serviceUrl": "http://127.0.0.1:9/", "from": {"id": "u", "unknown": {"a": 1}},
+        "conversation": {"id": "c"}, "somethingNew": [1, "two", None],
+    },
+    # What the fast path is not sure about goes to msrest, which gives its own answer.
+    {"type": "message", "id": 42, "conversation": {"id": 7}, "channelId": "msteams"},
+    {"type": "message", "conversation": {"id": "c"}, "entities": "not a list"},
+    {"type": "message", "conversation": {"id": "c"}, "from": "not an object"},
+    {"type": "message", "conversation": {"id": "c", "isGroup": "true"}},
+]  # fmt: skip
+
+
+def _plain(value: object) -> object:
+    """A model as its class and attributes, all the way down, for comparing readings."""
+    if isinstance(value, Model):
+        return (type(value).__name__, {k: _plain(v) for k, v in sorted(vars(value).items())})
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("body", _INCOMING, ids=lambda body: str(body.get("type")))
+def test_each_kind_of_incoming_activity_reads_exactly_as_msrest_reads_it(body):
+    try:
+        expected = Activity().deserialize(copy.deepcopy(body))
+    except DeserializationError as refused:  # and what msrest refuses is refused alike
+        with pytest.raises(type(refused)):
+            from_wire(Activity, copy.deepcopy(body))
+        return
+
+    read = from_wire(Activity, copy.deepcopy(body))
+
+    assert _plain(read) == _plain(expected)
+    assert to_wire(read) == to_wire(expected)
+
+
+def test_a_date_msrest_cannot_read_is_refused_alike():
+    body = {"type": "message", "conversation": {"id": "c"}, "timestamp": "not a date"}
+    with pytest.raises(DeserializationError):
+        Activity().deserialize(dict(body))
+    with pytest.raises(DeserializationError):
+        from_wire(Activity, dict(body))
