@@ -3,10 +3,16 @@
 A request for a person carries what was said just before (``services/handoff.py`` redacts it
 when the ticket stores it). The lines live in conversation state, so they survive a restart,
 bounded to the last ``kept``; team channels are not recorded (the help desk's own chatter).
+
+They are kept as one JSON text (``[[at, sender, text], ...]``), not as a list of objects:
+conversation state is encoded on every turn, and a dozen small objects were most of what
+there was to walk (issue 9, decision 0011). Older states that hold a list of objects read
+the same.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -48,9 +54,15 @@ class TranscriptRecorder:
         conversation = activity.conversation
         if conversation is None or conversation.conversation_type == CHANNEL:
             return
-        lines: list[dict[str, Any]] = await self._lines.get(context, list)
+        lines = _parse(await self._lines.get(context, str))
+
+        async def keep(sender: str, text: str) -> None:
+            lines.append([datetime.now(UTC).isoformat(), sender, text[:_LINE_LENGTH]])
+            del lines[: -self._kept]
+            await self._lines.set(context, json.dumps(lines, ensure_ascii=False))
+
         if activity.type == ActivityTypes.message and (text := _said(activity)):
-            self._add(lines, "user", text)
+            await keep("user", text)
 
         async def on_send(
             _context: TurnContext,
@@ -59,17 +71,24 @@ class TranscriptRecorder:
         ) -> list[ResourceResponse]:
             for sent in activities:
                 if sent.type == ActivityTypes.message and (said := _said(sent)):
-                    self._add(lines, "bot", said)
+                    await keep("bot", said)
             return await send()
 
         context.on_send_activities(on_send)
 
     async def lines(self, context: TurnContext) -> list[TranscriptLine]:
         """The lines kept for this turn's conversation, oldest first."""
-        stored: list[dict[str, Any]] = await self._lines.get(context, list)
-        return [TranscriptLine.model_validate(line) for line in stored]
+        stored = _parse(await self._lines.get(context, str))
+        return [
+            TranscriptLine.model_validate({"at": at, "sender": sender, "text": text})
+            for at, sender, text in stored
+        ]
 
-    def _add(self, lines: list[dict[str, Any]], sender: str, text: str) -> None:
-        line = {"at": datetime.now(UTC).isoformat(), "sender": sender, "text": text[:_LINE_LENGTH]}
-        lines.append(line)
-        del lines[: -self._kept]
+
+def _parse(stored: Any) -> list[list[str]]:
+    """The kept lines, from their JSON text (or from the list of objects older states hold)."""
+    if isinstance(stored, str):
+        return list(json.loads(stored)) if stored else []
+    if isinstance(stored, list):
+        return [[line["at"], line["sender"], line["text"]] for line in stored]
+    return []
