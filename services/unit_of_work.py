@@ -17,6 +17,7 @@ from typing import Any, Protocol, Self
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 __all__ = [
@@ -56,8 +57,11 @@ async def rows(
     For the reads a turn makes: building a ``select()`` and computing its cache key on every
     call, then the ORM's execution layer, cost about twice the statement's run (issue 9).
     """
-    connection = await unit.session.connection()
-    return (await connection.execute(statement, parameters)).all()
+
+    def run(session: Session) -> Sequence[Row[Any]]:
+        return session.connection().execute(statement, parameters).all()
+
+    return await unit.session.run_sync(run)  # one greenlet hop for the whole statement
 
 
 class SqlAlchemyUnitOfWork:
