@@ -52,6 +52,10 @@ def user_id_of(activity: Activity) -> str | None:
     return str(sender.aad_object_id or sender.id or "") or None
 
 
+def _fingerprint(user_id: str, service_url: str, locale: str, timezone: str | None) -> int:
+    return hash((user_id, service_url, locale, timezone))
+
+
 class ReferenceKeeper:
     """Keep each user's conversation reference stored and fresh.
 
@@ -71,9 +75,11 @@ class ReferenceKeeper:
         self.references = references
         self._refresh = refresh
         self._clock = clock
-        self._stored: OrderedDict[tuple[str, str], tuple[tuple[str, str, str | None], float]] = (
-            OrderedDict()
-        )
+        # By the hash of the conversation id, with a hash of what was stored (the user, the
+        # service URL, the language, the time zone): an entry is a few dozen bytes, so the
+        # process's size stays flat however many conversations it meets (issue 9). A collision
+        # (64 bits) could only skip one refresh of a stored reference.
+        self._stored: OrderedDict[int, tuple[int, float]] = OrderedDict()
 
     async def keep(self, context: TurnContext) -> None:
         """Store this turn's reference unless this process stored it as it is, lately.
@@ -90,11 +96,13 @@ class ReferenceKeeper:
         if kind not in (PERSONAL, CHANNEL):
             return
         conversation_id = str(activity.conversation.id)
-        key = (user_id, conversation_id) if kind == PERSONAL else ("", conversation_id)
         locale = turn_locale(context)
         timezone = activity.local_timezone or None
-        fingerprint = (str(activity.service_url), locale.value, timezone)
+        fingerprint = _fingerprint(
+            user_id if kind == PERSONAL else "", str(activity.service_url), locale.value, timezone
+        )
         now = self._clock()
+        key = hash(conversation_id)
         known = self._stored.get(key)
         if known is not None and known[0] == fingerprint and now - known[1] < self._refresh:
             self._stored.move_to_end(key)
@@ -115,7 +123,7 @@ class ReferenceKeeper:
                     document=document,
                 )
             )
-        self._remember(key, fingerprint, now)
+        self._remember(conversation_id, fingerprint, now)
 
     async def record_channel(self, context: TurnContext, team_id: str, name: str) -> None:
         """The bot was installed in a team: record the channel it was installed in."""
@@ -132,25 +140,28 @@ class ReferenceKeeper:
                 installed_by=user_id_of(activity),
             )
         )
-        fingerprint = (str(activity.service_url), turn_locale(context).value, None)
-        self._remember(("", conversation_id), fingerprint, self._clock())
+        fingerprint = _fingerprint(
+            "",
+            str(activity.service_url),
+            turn_locale(context).value,
+            activity.local_timezone or None,
+        )
+        self._remember(conversation_id, fingerprint, self._clock())
 
     async def forget(self, user_id: str, conversation_id: str) -> None:
         """The conversation is gone: stop posting there until the user talks in it again."""
-        self._stored.pop((user_id, conversation_id), None)
+        self._stored.pop(hash(conversation_id), None)
         await self.references.forget(user_id, conversation_id)
 
     async def forget_conversation(self, conversation_id: str, team_id: str | None = None) -> None:
         """The bot was uninstalled from a conversation (and from its team): stop posting there."""
-        for key in [key for key in self._stored if key[1] == conversation_id]:
-            del self._stored[key]
+        self._stored.pop(hash(conversation_id), None)
         await self.references.forget_conversation(conversation_id)
         if team_id is not None:
             await self.references.channels.forget_team(team_id)
 
-    def _remember(
-        self, key: tuple[str, str], fingerprint: tuple[str, str, str | None], now: float
-    ) -> None:
+    def _remember(self, conversation_id: str, fingerprint: int, now: float) -> None:
+        key = hash(conversation_id)
         self._stored[key] = (fingerprint, now)
         self._stored.move_to_end(key)
         if len(self._stored) > _REMEMBERED:
