@@ -26,7 +26,6 @@ from services import sqlite_driver
 
 __all__ = [
     "alembic_config",
-    "begin",
     "connect",
     "create_engine",
     "is_sqlite",
@@ -89,27 +88,15 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     SQLite's single pooled connection, every turn's state read and write then queued behind
     the others' pending closes, and a turn in twenty waited hundreds of milliseconds for the
     connection (issue 9, decision 0011). ``SqlAlchemyUnitOfWork`` closes its session the
-    same way. A close is only interrupted by a cancellation while it awaits the database,
-    which on SQLite it never does.
+    same way, and the state repository gives its raw connection back before it returns. A
+    close is only interrupted by a cancellation while it awaits the database, which on SQLite
+    it never does.
     """
     connection = await engine.connect()
     try:
         yield connection
     finally:
         await connection.close()
-
-
-@asynccontextmanager
-async def begin(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """Like ``connect``, in a transaction committed when the block ends without an error."""
-    async with connect(engine) as connection:
-        await connection.begin()
-        try:
-            yield connection
-        except BaseException:
-            await connection.rollback()
-            raise
-        await connection.commit()
 
 
 async def ping(engine: AsyncEngine) -> bool:
