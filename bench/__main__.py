@@ -326,7 +326,9 @@ def _machine() -> dict[str, Any]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--turns", type=int, default=2000, help="measured turns per config")
+    parser.add_argument(
+        "--turns", type=int, default=4000, help="measured turns per config (4 per conversation)"
+    )
     parser.add_argument(
         "--warmup", type=int, default=1000, help="turns before measuring (>= conversations)"
     )
