@@ -56,7 +56,7 @@ from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -733,15 +733,35 @@ class ReminderRunner:
         user_ids = {member.user_id for found in members.values() for member in found}
         references: dict[str, ConversationReferenceRow] = {}
         if user_ids:
-            for reference in await session.scalars(
-                select(ConversationReferenceRow)
+            # Only each user's latest active conversation, ranked in the database: loading
+            # every conversation of a user who has many took memory in proportion (the
+            # benchmark's memory section found it).
+            latest = (
+                select(
+                    ConversationReferenceRow.user_id,
+                    ConversationReferenceRow.conversation_id,
+                    func.row_number()
+                    .over(
+                        partition_by=ConversationReferenceRow.user_id,
+                        order_by=ConversationReferenceRow.updated_at.desc(),
+                    )
+                    .label("rank"),
+                )
                 .where(
                     ConversationReferenceRow.user_id.in_(user_ids),
                     ConversationReferenceRow.active.is_(True),
                 )
-                .order_by(ConversationReferenceRow.updated_at.desc())
+                .subquery()
+            )
+            for reference in await session.scalars(
+                select(ConversationReferenceRow).join(
+                    latest,
+                    (ConversationReferenceRow.user_id == latest.c.user_id)
+                    & (ConversationReferenceRow.conversation_id == latest.c.conversation_id)
+                    & (latest.c.rank == 1),
+                )
             ):
-                references.setdefault(reference.user_id, reference)
+                references[reference.user_id] = reference
 
         def of_member(member: OrganizationMemberRow) -> Recipient:
             row = references.get(member.user_id)

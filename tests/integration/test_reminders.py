@@ -539,3 +539,29 @@ async def test_the_background_loop_sends_what_is_due_and_stops_when_asked(units,
         await runner(units, clock, channel).run(stop, interval=3600)
 
     assert [reminder.threshold for reminder in channel.delivered] == [30]
+
+
+async def test_a_reminder_goes_to_the_users_latest_active_conversation_of_many(units, clock):
+    # Read in the database, one per user: loading every conversation of a user who has many
+    # took memory in proportion (the benchmark's memory section found it).
+    await expiring(units, clock)
+    clock.at = at(EXPIRY - timedelta(days=90))  # a Thursday, 10:00 in Taipei
+    await admin(units, clock)  # a:mei
+    references = SqlConversationReferences(units, clock)
+    for name, active in [("a:older", True), ("a:newer", True), ("a:newest-gone", False)]:
+        clock.at += timedelta(minutes=10)
+        await references.remember(
+            StoredReference(
+                user_id="mei", conversation_id=name, service_url="https://smba.test/",
+                locale="zh-TW", timezone=TAIPEI, document={"conversation": {"id": name}},
+            )
+        )  # fmt: skip
+        if not active:
+            await references.forget("mei", name)
+    channel = FakeReminderChannel()
+
+    await runner(units, clock, channel).run_once()
+
+    [reminder] = channel.delivered
+    assert reminder.recipient.reference is not None
+    assert reminder.recipient.reference.conversation_id == "a:newer"

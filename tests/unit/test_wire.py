@@ -62,6 +62,16 @@ def _corpus() -> list[Activity]:
         ),
         Activity(type="trace", name="x", value=3, label="l", value_type="v"),
         Activity(type="event", name="handoff.initiate", value={"reason": "asked"}),
+        # Inside plain content: a model, a date, a value JSON has no form for, an empty list.
+        Activity(
+            type="event",
+            value={
+                "card": HeroCard(title="t"),
+                "at": [datetime(2026, 11, 24, 9, 30, tzinfo=UTC)],
+                "raw": b"bytes",
+                "empty": [],
+            },
+        ),
     ]
 
 
