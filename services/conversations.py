@@ -19,11 +19,10 @@ from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from services.clock import Clock
 from services.tables import ConversationReferenceRow, TeamChannelRow
-from services.unit_of_work import UnitOfWork
+from services.unit_of_work import UnitOfWork, insert_for
 
 __all__ = [
     "ConversationReferences",
@@ -102,8 +101,7 @@ class SqlConversationReferences:
             "updated_at": self._clock.now(),
         }
         async with self._units() as unit:
-            name = unit.session.bind.dialect.name if unit.session.bind else "sqlite"
-            insert: Any = postgresql.insert if name == "postgresql" else sqlite.insert
+            insert = insert_for(unit.session)
             statement = insert(_table).values(values)
             statement = statement.on_conflict_do_update(
                 index_elements=["user_id", "conversation_id"],
@@ -223,8 +221,7 @@ class SqlTeamChannels:
             "updated_at": now,
         }
         async with self._units() as unit:
-            name = unit.session.bind.dialect.name if unit.session.bind else "sqlite"
-            insert: Any = postgresql.insert if name == "postgresql" else sqlite.insert
+            insert = insert_for(unit.session)
             statement = insert(_channels_table).values(values)
             statement = statement.on_conflict_do_update(
                 index_elements=["channel_id"],

@@ -44,7 +44,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,7 +54,7 @@ from services.i18n import DEFAULT_LOCALE, Locale, normalize_locale
 from services.leases import rowcount
 from services.logs import redact
 from services.tables import TeamChannelRow
-from services.unit_of_work import UnitOfWork
+from services.unit_of_work import UnitOfWork, insert_for
 
 __all__ = [
     "AlreadyClaimed",
@@ -255,8 +254,7 @@ class HelpDeskChannelStore:
             "set_at": self._clock.now(),
         }
         async with self._units() as unit:
-            name = unit.session.bind.dialect.name if unit.session.bind else "sqlite"
-            insert: Any = postgresql.insert if name == "postgresql" else sqlite.insert
+            insert = insert_for(unit.session)
             statement = insert(HelpDeskChannelRow).values(values)
             statement = statement.on_conflict_do_update(
                 index_elements=["id"],

@@ -57,7 +57,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.clock import Clock
@@ -81,7 +80,7 @@ from services.tables import (
     ReminderDeliveryRow,
     ReminderPreferenceRow,
 )
-from services.unit_of_work import UnitOfWork, rows
+from services.unit_of_work import UnitOfWork, insert_for, rows
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
@@ -319,11 +318,6 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _insert(session: AsyncSession) -> Any:
-    name = session.bind.dialect.name if session.bind else "sqlite"
-    return postgresql.insert if name == "postgresql" else sqlite.insert
-
-
 async def _term(session: AsyncSession, organization_id: str) -> date | None:
     return cast(
         date | None,
@@ -370,7 +364,7 @@ class SqlReminders:
         """Upsert the member by (organization, user)."""
         values = member.model_dump() | {"last_seen_at": self._clock.now()}
         async with self._units() as unit:
-            statement = _insert(unit.session)(OrganizationMemberRow).values(values)
+            statement = insert_for(unit.session)(OrganizationMemberRow).values(values)
             statement = statement.on_conflict_do_update(
                 index_elements=["organization_id", "user_id"],
                 set_={key: statement.excluded[key] for key in values
@@ -461,7 +455,7 @@ class SqlReminders:
             **changes,
             "updated_at": self._clock.now(),
         }
-        statement = _insert(session)(ReminderPreferenceRow).values(values)
+        statement = insert_for(session)(ReminderPreferenceRow).values(values)
         statement = statement.on_conflict_do_update(
             index_elements=["organization_id", "user_id"],
             set_={key: statement.excluded[key] for key in (*changes, "updated_at")},
@@ -678,7 +672,7 @@ class ReminderRunner:
             # In key order: two instances inserting the same rows wait for each other in turn.
             for plan in await self._plan(session):
                 statement = (
-                    _insert(session)(ReminderDeliveryRow)
+                    insert_for(session)(ReminderDeliveryRow)
                     .values(
                         organization_id=plan.organization_id,
                         term=plan.term,

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from sqlalchemy import Row
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
@@ -24,6 +25,7 @@ __all__ = [
     "SqlAlchemyUnitOfWork",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "insert_for",
     "rows",
     "shared_unit",
 ]
@@ -46,6 +48,12 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None:
         """Make the work durable."""
         ...
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The ``insert`` of the session's database, the one with ``on_conflict_do_*`` (upserts)."""
+    name = session.bind.dialect.name if session.bind else "sqlite"
+    return postgresql.insert if name == "postgresql" else sqlite.insert
 
 
 async def rows(
