@@ -8,6 +8,7 @@ from botbuilder.dialogs import ComponentDialog
 from dialogs.people import JourneyServices, Member
 from dialogs.texts import texts
 from services.i18n import N_
+from services.identity import DirectoryUser
 from services.membership import Step, Tier
 
 __all__ = ["STEP_NAMES", "TIER_NAMES", "JourneyDialog"]
@@ -36,20 +37,32 @@ class JourneyDialog(ComponentDialog):
 
     async def member(self, context: TurnContext) -> Member | None:
         """The member with an organization record, or None after telling the user why not."""
-        t = texts(context)
+        user = await self.directory_user(context)
+        if user is None:
+            return None
+        organization_id = await self.services.organization_of(user)
+        return await self.found(context, user, organization_id)
+
+    async def directory_user(self, context: TurnContext) -> DirectoryUser | None:
+        """The directory user behind this turn, or None after telling the user why not."""
         user = await self.services.user(context)
         if user is None:
             await context.send_activity(
-                t.gettext(
+                texts(context).gettext(
                     "I can't find you in your organization's directory, so I can't look up "
                     "its membership. (On the local chat page, pick a demo user at the top.)"
                 )
             )
-            return None
-        organization_id = await self.services.organization_of(user)
+        return user
+
+    async def found(
+        self, context: TurnContext, user: DirectoryUser, organization_id: str | None
+    ) -> Member | None:
+        """The member ``user`` is for ``organization_id`` (recorded for the reminders), or
+        None after telling the user their organization has no membership."""
         if organization_id is None:
             await context.send_activity(
-                t.gettext(
+                texts(context).gettext(
                     "{name}, I can't find a Microsoft Partner Network membership for your "
                     "organization. It must join the network first: https://partner.microsoft.com",
                     name=user.display_name,

@@ -5,6 +5,8 @@ waiting for payment."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
@@ -15,6 +17,7 @@ from dialogs.people import JourneyServices
 from dialogs.texts import texts, turn_locale
 from dialogs.verify_contact_dialog import last_email_line
 from services.benefits import BenefitState, OrderStatus
+from services.identity import DirectoryUser
 from services.unit_of_work import shared_unit
 
 __all__ = ["StatusDialog"]
@@ -30,27 +33,35 @@ class StatusDialog(JourneyDialog):
 
     async def show_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Show the status card, with a button to continue the first pending step."""
-        member = await self.member(step.context)
-        if member is None:
+        user = await self.directory_user(step.context)
+        if user is None:
             return await step.end_dialog()
-        # One session for the card's reads; the card is sent after it is given back.
+        # One session, and on PostgreSQL no transaction, for the organization lookup and the
+        # card's reads; whatever is said or recorded comes after it is given back.
         async with shared_unit():
-            status = await self.services.membership.status(member.organization_id)
-            verification = await self.services.verification.status(member.organization_id)
-            stopped = False
-            if (reminders := self.services.reminders) is not None:
-                preference = await reminders.preference(member.user.id, member.organization_id)
-                stopped = preference.stopped
-            benefits = await self._benefit_lines(step.context, member.organization_id)
-        card = status_card(
-            texts(step.context),
-            status,
-            last_email=last_email_line(step.context, verification),
-            reminders_stopped=stopped,
-            benefits=benefits,
-        )
+            organization_id = await self.services.organization_of(user)
+            if organization_id is not None:
+                card = await self._card(step.context, user, organization_id)
+        if await self.found(step.context, user, organization_id) is None:
+            return await step.end_dialog()
         await step.context.send_activity(message(card))
         return await step.end_dialog()
+
+    async def _card(
+        self, context: TurnContext, user: DirectoryUser, organization_id: str
+    ) -> dict[str, Any]:
+        status = await self.services.membership.status(organization_id)
+        verification = await self.services.verification.status(organization_id)
+        stopped = False
+        if (reminders := self.services.reminders) is not None:
+            stopped = (await reminders.preference(user.id, organization_id)).stopped
+        return status_card(
+            texts(context),
+            status,
+            last_email=last_email_line(context, verification),
+            reminders_stopped=stopped,
+            benefits=await self._benefit_lines(context, organization_id),
+        )
 
     async def _benefit_lines(self, context: TurnContext, organization_id: str) -> list[str]:
         """A line per active benefit and per order waiting for payment."""

@@ -2,9 +2,10 @@
 
 ``shared_unit()`` lets the reads of one step share a single unit of work: inside it, every
 ``UnitOfWorkFactory`` over the same engine hands out the same session, so a step that asks
-four services for what one card shows opens one session and one transaction instead of four
-(issue 9, decision 0011). The services do not change: each still opens its unit of work and
-commits its own writes.
+four services for what one card shows opens one session instead of four (issue 9, decision
+0011). The services do not change: each still opens its unit of work. The shared unit only
+reads: a write inside it is refused (``ReadOnlyUnit``), which lets it run on PostgreSQL
+without a transaction, so without the BEGIN and ROLLBACK round trips.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from sqlalchemy import Row
+from sqlalchemy import Row, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 __all__ = [
+    "ReadOnlyUnit",
     "SqlAlchemyUnitOfWork",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -97,12 +99,16 @@ class SqlAlchemyUnitOfWork:
         await self.session.commit()
 
 
+class ReadOnlyUnit(RuntimeError):
+    """A service tried to write inside ``shared_unit()``, which only reads."""
+
+
 class _SharedUnitOfWork:
     """A service's view of the shared session: ending it leaves the session open.
 
-    A commit commits the shared transaction (everything so far, which for reads is nothing);
-    an error rolls it back, as the service's own unit of work would have, and the next
-    statement begins a fresh transaction.
+    An error rolls back what the session began (on SQLite, its transaction; on PostgreSQL
+    there is none), as the service's own unit of work would have, and the next statement
+    starts afresh. Committing is refused: nothing was written.
     """
 
     def __init__(self, session: AsyncSession) -> None:
@@ -121,8 +127,8 @@ class _SharedUnitOfWork:
             await self.session.rollback()
 
     async def commit(self) -> None:
-        """Commit the shared session's work."""
-        await self.session.commit()
+        """Refuse: a shared unit only reads, and a service that commits has written."""
+        raise ReadOnlyUnit("shared_unit() only reads; write in the service's own unit of work")
 
 
 class _Sharing:
@@ -139,9 +145,12 @@ _sharing: ContextVar[_Sharing | None] = ContextVar("shared_unit", default=None)
 async def shared_unit() -> AsyncIterator[None]:
     """Inside the block, units of work over one engine share one session (closed at the end).
 
-    Meant for steps that read: the block holds the session's connection until it ends (on
-    SQLite, the process's only one), so nothing inside may wait on anything but this
-    database. Nested blocks join the outer one.
+    For the reads of one step. A statement that writes (INSERT, UPDATE, DELETE) or a commit
+    raises ``ReadOnlyUnit`` and changes nothing. On PostgreSQL the session runs without a
+    transaction: under READ COMMITTED each statement sees its own snapshot anyway, so the
+    reads see what they would inside one, for two round trips fewer. The block holds the
+    session's connection until it ends (on SQLite, the process's only one), so nothing inside
+    may wait on anything but this database. Nested blocks join the outer one.
     """
     if _sharing.get() is not None:
         yield
@@ -163,6 +172,7 @@ class UnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(_reading(engine), expire_on_commit=False)
 
     def __call__(self) -> SqlAlchemyUnitOfWork | _SharedUnitOfWork:
         sharing = _sharing.get()
@@ -170,5 +180,28 @@ class UnitOfWorkFactory:
             return SqlAlchemyUnitOfWork(self._sessions)
         session = sharing.sessions.get(self._engine)
         if session is None:
-            session = sharing.sessions[self._engine] = self._sessions()
+            session = sharing.sessions[self._engine] = self._readers()
         return _SharedUnitOfWork(session)
+
+
+def _reading(engine: AsyncEngine) -> AsyncEngine:
+    """A view of ``engine`` (same pool) whose connections refuse to write; on PostgreSQL they
+    run each statement on its own, outside a transaction."""
+    if engine.dialect.name == "postgresql":
+        view = engine.execution_options(isolation_level="AUTOCOMMIT")
+    else:  # SQLite: its BEGIN costs no round trip, and keeps the reads in one snapshot
+        view = engine.execution_options(shared_unit=True)
+    event.listen(view.sync_engine, "before_cursor_execute", _refuse_writes)
+    return view
+
+
+def _refuse_writes(
+    _connection: object,
+    _cursor: object,
+    _statement: str,
+    _parameters: object,
+    context: Any,
+    _executemany: bool,
+) -> None:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        raise ReadOnlyUnit("shared_unit() only reads; write in the service's own unit of work")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import delete, event, update
 
 from services import db
 from services.clock import FixedClock
@@ -14,7 +14,7 @@ from services.errors import NotFound
 from services.membership import Actor, MembershipService
 from services.reminders import SqlReminders
 from services.tables import OrganizationRow
-from services.unit_of_work import UnitOfWorkFactory, shared_unit
+from services.unit_of_work import ReadOnlyUnit, UnitOfWorkFactory, shared_unit
 
 MEI = Actor(id="mei.lin", name="林美玲 Mei Lin")
 
@@ -65,37 +65,57 @@ async def test_reads_inside_one_block_use_one_connection_and_outside_one_each(en
     assert engine.pool.checkedout() == 0
 
 
-async def test_a_failed_read_inside_leaves_the_block_usable_and_a_commit_inside_is_kept(
-    engine, services
-):
+async def test_a_failed_read_inside_leaves_the_block_usable(engine, services):
     membership, reminders = services
 
     async with shared_unit():
         with pytest.raises(NotFound):
             await membership.status("no-such-organization")
-        await reminders.stop("mei.lin", "northwind")  # a write, committed by the service
         status = await membership.status("northwind")
+        preference = await reminders.preference("mei.lin", "northwind")
 
     assert status.organization_id == "northwind"
-    assert (await reminders.preference("mei.lin", "northwind")).stopped
+    assert not preference.stopped
     assert engine.pool.checkedout() == 0
 
 
-async def test_an_error_out_of_the_block_drops_what_was_not_committed(engine, services):
+async def test_a_service_that_writes_inside_is_refused_and_nothing_changes(engine, services):
+    membership, reminders = services
+
+    async with shared_unit():
+        with pytest.raises(ReadOnlyUnit):
+            await reminders.stop("mei.lin", "northwind")  # an upsert, then a commit
+        # The block goes on reading after the refusal.
+        assert (await membership.status("northwind")).organization_id == "northwind"
+
+    assert not (await reminders.preference("mei.lin", "northwind")).stopped
+    assert engine.pool.checkedout() == 0
+
+
+async def test_a_statement_that_writes_inside_is_refused_before_it_runs(engine, services):
     membership, _ = services
     before = await membership.status("northwind")
     units = UnitOfWorkFactory(engine)
 
-    with pytest.raises(RuntimeError):
-        async with shared_unit():
-            async with units() as unit:  # a write its service never committed
-                await unit.session.execute(
-                    update(OrganizationRow)
-                    .where(OrganizationRow.id == "northwind")
-                    .values(legal_name="Renamed")
-                )
-            assert (await membership.status("northwind")).legal_name == "Renamed"
-            raise RuntimeError("the step failed")
+    async with shared_unit():
+        for write in (
+            update(OrganizationRow)
+            .where(OrganizationRow.id == "northwind")
+            .values(legal_name="Renamed"),
+            delete(OrganizationRow).where(OrganizationRow.id == "northwind"),
+        ):
+            async with units() as unit:
+                with pytest.raises(ReadOnlyUnit):
+                    await unit.session.execute(write)
 
     assert await membership.status("northwind") == before
+    # Outside the block, the same factory writes as it always did.
+    async with units() as unit:
+        await unit.session.execute(
+            update(OrganizationRow)
+            .where(OrganizationRow.id == "northwind")
+            .values(legal_name="Renamed")
+        )
+        await unit.commit()
+    assert (await membership.status("northwind")).legal_name == "Renamed"
     assert engine.pool.checkedout() == 0
