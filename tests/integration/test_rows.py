@@ -1,0 +1,69 @@
+"""``unit_of_work.rows``: the turn's prebuilt reads, run on the driver, read as SQLAlchemy reads
+them (values and their types), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import update
+
+from services import db
+from services.clock import FixedClock
+from services.contact_verification import _CONTACT_OF
+from services.demo_data import load_demo
+from services.membership import _CHECKLIST, _ORGANIZATION_FOR, _ORGANIZATION_STATUS
+from services.reminders import _PREFERENCE, SqlReminders
+from services.tables import OrganizationRow
+from services.unit_of_work import UnitOfWorkFactory, rows, shared_unit
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def units(database_url):
+    engine = db.create_engine(database_url)
+    units = UnitOfWorkFactory(engine)
+    await load_demo(units, FixedClock(NOW))
+    # A snoozed preference, so that a boolean and a date-time come back from the database.
+    await SqlReminders(units, FixedClock(NOW)).snooze("mei.lin", "northwind")
+    yield units
+    await engine.dispose()
+
+
+CASES = [
+    (_ORGANIZATION_STATUS, {"organization_id": "northwind"}),
+    (_CHECKLIST, {"organization_id": "northwind"}),
+    (_ORGANIZATION_FOR, {"tenant_id": None, "organization_id": "contoso"}),
+    (_CONTACT_OF, {"organization_id": "northwind"}),
+    (_PREFERENCE, {"organization_id": "northwind", "user_id": "mei.lin"}),
+]
+
+
+@pytest.mark.parametrize(("statement", "parameters"), CASES)
+async def test_each_turn_read_gives_what_sqlalchemy_gives_with_the_same_types(
+    units, statement, parameters
+):
+    async with units() as unit:
+        expected = (await unit.session.execute(statement, parameters)).all()
+        got = await rows(unit, statement, parameters)
+
+    assert got, "the demo data has rows for every case"
+    assert [tuple(row) for row in got] == [tuple(row) for row in expected]
+    assert [[type(v) for v in row] for row in got] == [[type(v) for v in row] for row in expected]
+    assert [row._fields for row in got] == [tuple(row._fields) for row in expected]
+
+
+async def test_a_read_sees_what_its_unit_wrote_and_did_not_commit(units):
+    async with units() as unit:
+        await unit.session.execute(
+            update(OrganizationRow)
+            .where(OrganizationRow.id == "northwind")
+            .values(legal_name="Renamed")
+        )
+        inside = await rows(unit, _ORGANIZATION_STATUS, {"organization_id": "northwind"})
+    async with shared_unit(), units() as unit:
+        after = await rows(unit, _ORGANIZATION_STATUS, {"organization_id": "northwind"})
+
+    assert inside[0].legal_name == "Renamed"
+    assert after[0].legal_name != "Renamed"  # rolled back: never committed
