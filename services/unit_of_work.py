@@ -17,6 +17,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -24,6 +25,8 @@ from sqlalchemy.engine import Compiled, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
+
+from services import sqlite_driver
 
 __all__ = [
     "ReadOnlyUnit",
@@ -114,20 +117,24 @@ def _convert(convert: Callable[[Any], Any] | None, value: Any) -> Any:
     return value if convert is None else convert(value)
 
 
-_plans: dict[tuple[int, str], _Plan | None] = {}
+# The drivers a plan knows how to call: asyncpg, and services/sqlite_driver.py's sqlite3.
+_DRIVERS = {("postgresql", "asyncpg"), ("sqlite", sqlite_driver.DRIVER)}
+
+# Per statement (weakly: a statement built per call leaves with its plan), per database.
+_plans: WeakKeyDictionary[Select[*tuple[Any, ...]], dict[str, _Plan | None]] = WeakKeyDictionary()
 
 
 def _plan(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Plan | None:
-    key = (id(statement), dialect.name)
-    if key in _plans:
-        return _plans[key]
+    known = _plans.setdefault(statement, {})
+    if dialect.name in known:
+        return known[dialect.name]
     compiled = statement.compile(dialect=dialect)
     columns = compiled._result_columns
     names = [column[0] for column in columns]
     plan = None
     if (
         statement.is_select
-        and dialect.name in ("postgresql", "sqlite")
+        and (dialect.name, dialect.driver) in _DRIVERS
         and "POSTCOMPILE" not in compiled.string
         and compiled.positiontup is not None
         and all(name.isidentifier() and not name.startswith("_") for name in names)
@@ -143,8 +150,7 @@ def _plan(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Plan | None
             results=tuple(column[3]._cached_result_processor(dialect, None) for column in columns),
             row=namedtuple("Row", names),
         )
-    # Statements are module-level constants: the id stays theirs, and the map stays small.
-    _plans[key] = plan
+    known[dialect.name] = plan
     return plan
 
 

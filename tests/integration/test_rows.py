@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 
 from services import db
 from services.clock import FixedClock
@@ -67,3 +67,16 @@ async def test_a_read_sees_what_its_unit_wrote_and_did_not_commit(units):
 
     assert inside[0].legal_name == "Renamed"
     assert after[0].legal_name != "Renamed"  # rolled back: never committed
+
+
+async def test_a_read_the_driver_path_does_not_cover_is_still_answered_by_sqlalchemy(units):
+    # An expanding IN list is rendered per call: rows() hands it to SQLAlchemy as it was.
+    statement = (
+        select(OrganizationRow.id)
+        .where(OrganizationRow.id.in_(bindparam("ids", expanding=True)))
+        .order_by(OrganizationRow.id)
+    )
+    async with units() as unit:
+        got = await rows(unit, statement, {"ids": ["northwind", "contoso", "nobody"]})
+
+    assert [row.id for row in got] == ["contoso", "northwind"]
