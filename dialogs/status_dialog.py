@@ -38,11 +38,12 @@ class StatusDialog(JourneyDialog):
             return await step.end_dialog()
         # One session, and on PostgreSQL no transaction, for the organization lookup and the
         # card's reads; whatever is said or recorded comes after it is given back.
+        card = None
         async with shared_unit():
             organization_id = await self.services.organization_of(user)
             if organization_id is not None:
                 card = await self._card(step.context, user, organization_id)
-        if await self.found(step.context, user, organization_id) is None:
+        if await self.found(step.context, user, organization_id) is None or card is None:
             return await step.end_dialog()
         await step.context.send_activity(message(card))
         return await step.end_dialog()

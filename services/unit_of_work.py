@@ -182,6 +182,9 @@ class SqlAlchemyUnitOfWork:
 class ReadOnlyUnit(RuntimeError):
     """A service tried to write inside ``shared_unit()``, which only reads."""
 
+    def __init__(self) -> None:
+        super().__init__("shared_unit() only reads; write in the service's own unit of work")
+
 
 class _SharedUnitOfWork:
     """A service's view of the shared session: ending it leaves the session open.
@@ -208,7 +211,7 @@ class _SharedUnitOfWork:
 
     async def commit(self) -> None:
         """Refuse: a shared unit only reads, and a service that commits has written."""
-        raise ReadOnlyUnit("shared_unit() only reads; write in the service's own unit of work")
+        raise ReadOnlyUnit
 
 
 class _Sharing:
@@ -284,4 +287,4 @@ def _refuse_writes(
     _executemany: bool,
 ) -> None:
     if context is not None and (context.isinsert or context.isupdate or context.isdelete):
-        raise ReadOnlyUnit("shared_unit() only reads; write in the service's own unit of work")
+        raise ReadOnlyUnit
