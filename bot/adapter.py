@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core import ComponentRegistration, InvokeResponse, TurnContext
+from botbuilder.dialogs import DialogsComponentRegistration
+from botbuilder.dialogs.memory import (
+    ComponentMemoryScopesBase,
+    ComponentPathResolversBase,
+    DialogStateManagerConfiguration,
+)
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -17,6 +23,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity, DeliveryModes
 from botframework.connector.auth import (
     AuthenticationConstants,
+    BotFrameworkAuthentication,
     ClaimsIdentity,
     UserTokenClient,
 )
@@ -102,6 +109,10 @@ class MembershipAdapter(CloudAdapter):
     it to msrest's output) for less.
     """
 
+    def __init__(self, bot_framework_authentication: BotFrameworkAuthentication) -> None:
+        super().__init__(bot_framework_authentication)
+        self._dialog_memory = _dialog_memory()
+
     def _create_turn_context(
         self,
         activity: Activity,
@@ -120,13 +131,45 @@ class MembershipAdapter(CloudAdapter):
         context.turn_state[self.BOT_CALLBACK_HANDLER_KEY] = logic
         context.turn_state[self.CONNECTOR_FACTORY_KEY] = connector_factory
         context.turn_state[self.BOT_OAUTH_SCOPE_KEY] = oauth_scope
+        context.turn_state[_DIALOG_MEMORY_KEY] = self._dialog_memory
         return context
 
     def _process_turn_results(self, context: TurnContext) -> InvokeResponse | None:
-        if context.activity.delivery_mode == DeliveryModes.expect_replies:
-            activities = [to_wire(a) for a in context.buffered_reply_activities]
-            return InvokeResponse(status=HTTPStatus.OK, body={"activities": activities})
-        return super()._process_turn_results(context)
+        # The last use of the turn's context (CloudAdapterBase.process_activity, 4.17.1).
+        try:
+            if context.activity.delivery_mode == DeliveryModes.expect_replies:
+                activities = [to_wire(a) for a in context.buffered_reply_activities]
+                return InvokeResponse(status=HTTPStatus.OK, body={"activities": activities})
+            return super()._process_turn_results(context)
+        finally:
+            if isinstance(context, MembershipTurnContext):
+                context.release()
+
+
+# Where each dialog context's memory-scope manager (DialogStateManager) looks for the scopes
+# and path resolvers it uses before building them itself (botbuilder-dialogs 4.17.1).
+_DIALOG_MEMORY_KEY = DialogStateManagerConfiguration.__name__
+
+
+def _dialog_memory() -> DialogStateManagerConfiguration:
+    """The dialogs' memory scopes and path resolvers, built once as the SDK builds them.
+
+    The SDK builds this on a turn's first dialog context and keeps it in the turn's state for
+    the others: about twenty objects a turn, which a dialog context's reference cycle holds
+    until a full collection (issue 9, decision 0011). The scopes and resolvers hold nothing
+    of a turn (a name, constant keys), so one set serves every turn, as the SDK's
+    ``DialogManager.state_configuration`` is meant to.
+    """
+    ComponentRegistration.add(DialogsComponentRegistration())
+    configuration = DialogStateManagerConfiguration()
+    components = ComponentRegistration.get_components()
+    for component in components:
+        if isinstance(component, ComponentMemoryScopesBase):
+            configuration.memory_scopes.extend(component.get_memory_scopes())
+    for component in components:
+        if isinstance(component, ComponentPathResolversBase):
+            configuration.path_resolvers.extend(component.get_path_resolvers())
+    return configuration
 
 
 def create_adapter(settings: Settings) -> MembershipAdapter:

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from botbuilder.core import ConversationState, TurnContext
+from botbuilder.core import ConversationState, StatePropertyAccessor, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
 
 from bot.proactive import CHANNEL
@@ -54,27 +54,10 @@ class TranscriptRecorder:
         conversation = activity.conversation
         if conversation is None or conversation.conversation_type == CHANNEL:
             return
-        lines = _parse(await self._lines.get(context, str))
-
-        async def keep(sender: str, text: str) -> None:
-            lines.append([datetime.now(UTC).isoformat(), sender, text[:_LINE_LENGTH]])
-            del lines[: -self._kept]
-            await self._lines.set(context, json.dumps(lines, ensure_ascii=False))
-
+        turn = _TurnLines(self._lines, self._kept, _parse(await self._lines.get(context, str)))
         if activity.type == ActivityTypes.message and (text := _said(activity)):
-            await keep("user", text)
-
-        async def on_send(
-            _context: TurnContext,
-            activities: list[Activity],
-            send: Callable[[], Awaitable[list[ResourceResponse]]],
-        ) -> list[ResourceResponse]:
-            for sent in activities:
-                if sent.type == ActivityTypes.message and (said := _said(sent)):
-                    await keep("bot", said)
-            return await send()
-
-        context.on_send_activities(on_send)
+            await turn.keep(context, "user", text)
+        context.on_send_activities(turn.on_send)
 
     async def lines(self, context: TurnContext) -> list[TranscriptLine]:
         """The lines kept for this turn's conversation, oldest first."""
@@ -83,6 +66,37 @@ class TranscriptRecorder:
             TranscriptLine.model_validate({"at": at, "sender": sender, "text": text})
             for at, sender, text in stored
         ]
+
+
+class _TurnLines:
+    """One turn's lines, and the send handler that adds the bot's replies to them.
+
+    The turn context is an argument, never captured: the context holds the handler, and a
+    handler holding the context back would make the turn a reference cycle, which only the
+    garbage collector frees (issue 9, decision 0011).
+    """
+
+    __slots__ = ("_kept", "_lines", "_property")
+
+    def __init__(self, prop: StatePropertyAccessor, kept: int, lines: list[list[str]]) -> None:
+        self._property, self._kept, self._lines = prop, kept, lines
+
+    async def keep(self, context: TurnContext, sender: str, text: str) -> None:
+        lines = self._lines
+        lines.append([datetime.now(UTC).isoformat(), sender, text[:_LINE_LENGTH]])
+        del lines[: -self._kept]
+        await self._property.set(context, json.dumps(lines, ensure_ascii=False))
+
+    async def on_send(
+        self,
+        context: TurnContext,
+        activities: list[Activity],
+        send: Callable[[], Awaitable[list[ResourceResponse]]],
+    ) -> list[ResourceResponse]:
+        for sent in activities:
+            if sent.type == ActivityTypes.message and (said := _said(sent)):
+                await self.keep(context, "bot", said)
+        return await send()
 
 
 def _parse(stored: Any) -> list[list[str]]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 
 import aiohttp
 import pytest
+from botbuilder.schema import Activity
 
 from tests.conftest import free_port, make_settings
 from tests.support.chat import card_parts
@@ -208,3 +210,29 @@ async def test_a_quick_double_message_in_one_conversation_is_answered_in_order(h
     # Neither message was lost to a race: both were answered as menu choices.
     assert status[0].startswith("I can't find you in your organization's directory")
     assert "At any step you can type" in help_[0]
+
+
+async def test_a_finished_turn_is_freed_at_once_not_left_for_the_garbage_collector(http, base_url):
+    # A turn left in a reference cycle waits for a full collection, which stalls every turn
+    # in flight (issue 9, decision 0011): its activities must go as soon as it is answered.
+    conversations = [{"id": f"a:{uuid.uuid4().hex}"} for _ in range(3)]
+
+    async def turn(text: str, conversation: dict[str, str]) -> None:
+        body = activity(text, conversation=conversation)
+        async with http.post(f"{base_url}/api/messages", json=body) as response:
+            assert response.status == 200
+            assert (await response.json())["activities"]
+
+    for conversation in conversations:
+        await turn("hi", conversation)  # start each dialog; caches warm
+    gc.collect()
+    gc.disable()
+    try:
+        before = sum(isinstance(o, Activity) for o in gc.get_objects())
+        for text in ("help", "menu", "7", "menu", "help"):
+            for conversation in conversations:
+                await turn(text, conversation)
+        after = sum(isinstance(o, Activity) for o in gc.get_objects())
+    finally:
+        gc.enable()
+    assert after - before < 3  # 15 turns, each with an incoming activity and its replies

@@ -77,3 +77,77 @@ async def test_a_trace_alone_does_not_count_as_a_reply():
     await context.send_activity(Activity(type=ActivityTypes.trace, name="debug"))
 
     assert not context.responded
+
+
+async def test_send_handlers_run_in_order_each_passing_on_to_the_next_then_the_send():
+    context = MembershipTurnContext(TestAdapter(), _incoming(DeliveryModes.expect_replies))
+    seen: list[str] = []
+
+    async def first(_context, activities, send):
+        seen.append(f"first saw {activities[0].text}")
+        activities[0].text = "changed by first"  # what is sent is what the handlers leave
+        return await send()
+
+    async def second(handler_context, activities, send):
+        assert handler_context is context
+        seen.append(f"second saw {activities[0].text}")
+        return await send()
+
+    context.on_send_activities(first)
+    context.on_send_activities(second)
+    await context.send_activity("hello")
+
+    assert seen == ["first saw hello", "second saw changed by first"]
+    assert [a.text for a in context.buffered_reply_activities] == ["changed by first"]
+
+
+async def test_as_in_the_sdk_the_send_happens_even_when_a_handler_does_not_pass_on():
+    context = MembershipTurnContext(TestAdapter(), _incoming(DeliveryModes.expect_replies))
+    later: list[str] = []
+
+    async def stops(_context, _activities, _send):
+        return None
+
+    async def never_reached(_context, activities, send):
+        later.append(activities[0].text)
+        return await send()
+
+    context.on_send_activities(stops)
+    context.on_send_activities(never_reached)
+    await context.send_activity("hello")
+
+    assert later == []
+    assert [a.text for a in context.buffered_reply_activities] == ["hello"]
+
+
+async def test_update_handlers_run_through_the_same_chain():
+    adapter = TestAdapter()
+    context = MembershipTurnContext(adapter, _incoming())
+    seen: list[str] = []
+
+    async def on_update(_context, activity, send):
+        seen.append(activity.text)
+        return await send()
+
+    context.on_update_activity(on_update)
+    await context.update_activity(Activity(type=ActivityTypes.message, id="1", text="edited"))
+
+    assert seen == ["edited"]
+    assert [a.text for a in adapter.updated_activities] == ["edited"]
+
+
+async def test_a_released_context_holds_nothing_of_its_turn():
+    context = MembershipTurnContext(TestAdapter(), _incoming(DeliveryModes.expect_replies))
+    context.turn_state["something"] = object()
+
+    async def handler(_context, _activities, send):
+        return await send()
+
+    context.on_send_activities(handler)
+    await context.send_activity("hello")
+    context.release()
+
+    assert context.turn_state == {}
+    assert context.buffered_reply_activities == []
+    assert context._on_send_activities == []
+    assert context.activity is None
