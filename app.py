@@ -170,7 +170,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
 
 def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     async def database(app: web.Application) -> AsyncIterator[None]:
-        engine = db.create_engine(settings.database_url)
+        engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
         units = UnitOfWorkFactory(engine)
         clock = SystemClock()
         queued = asyncio.Event()  # set when this instance queues an email: send it now

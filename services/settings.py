@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         default="sqlite:///var/membership-bot.db",
         validation_alias=AliasChoices("DATABASE_URL", "database_url"),
     )
+    database_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=500,
+        validation_alias=AliasChoices("DATABASE_POOL_SIZE", "database_pool_size"),
+        description="PostgreSQL connections the bot keeps open (10 more for a burst, closed "
+        "after it); at least the turns it serves at once. SQLite always uses one.",
+    )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
 
     microsoft_app_id: str = Field(

@@ -102,3 +102,15 @@ def test_bad_reminder_settings_are_refused_with_the_reason(monkeypatch, name, va
 
     with pytest.raises(ValidationError, match=reason):
         Settings(_env_file=None)
+
+
+def test_the_postgresql_pool_size_is_read_and_checked(monkeypatch):
+    monkeypatch.delenv("DATABASE_POOL_SIZE", raising=False)
+    assert Settings(_env_file=None).database_pool_size == 20
+
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "40")
+    assert Settings(_env_file=None).database_pool_size == 40
+
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ValidationError, match="DATABASE_POOL_SIZE"):
+        Settings(_env_file=None)
