@@ -65,7 +65,7 @@ from services.tables import (
     OrganizationMemberRow,
     OrganizationRow,
 )
-from services.unit_of_work import UnitOfWork
+from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
     "EXPIRING_DAYS",
@@ -305,16 +305,18 @@ def _benefit(row: BenefitRow, today: date) -> Benefit:
     )
 
 
-# An organization's orders, newest first, built once (the status card reads them every time).
+# An organization's orders, newest first, built once and read past the ORM with ``rows()``
+# (the status card reads them on every turn; issue 9, decision 0011).
 _ORDERS = (
-    select(OrderRow)
+    select(*OrderRow.__table__.columns)
     .where(OrderRow.organization_id == bindparam("organization_id"))
     .order_by(OrderRow.created_at.desc())
 )
 _OPEN_ORDERS = _ORDERS.where(OrderRow.status == OrderStatus.AWAITING_PAYMENT.value)
 
 
-def _order(row: OrderRow) -> Order:
+def _order(row: Any) -> Order:
+    """The order of an ORM row or of a ``rows()`` tuple (the same names)."""
     return Order(
         id=row.id,
         organization_id=row.organization_id,
@@ -585,7 +587,7 @@ class BenefitsService:
         """The organization's orders, newest first (only those awaiting payment, if asked)."""
         statement = _OPEN_ORDERS if open_only else _ORDERS
         async with self._units() as unit:
-            found = await unit.session.scalars(statement, {"organization_id": organization_id})
+            found = await rows(unit, statement, {"organization_id": organization_id})
             return [_order(row) for row in found]
 
     async def order(self, order_id: str) -> Order:

@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import bindparam, select, update
 
 from services import db
+from services.benefit_tables import OrderRow
+from services.benefits import _ORDERS
 from services.clock import FixedClock
 from services.contact_verification import _CONTACT_OF
 from services.demo_data import load_demo
@@ -27,6 +29,17 @@ async def units(database_url):
     await load_demo(units, FixedClock(NOW))
     # A snoozed preference, so that a boolean and a date-time come back from the database.
     await SqlReminders(units, FixedClock(NOW)).snooze("mei.lin", "northwind")
+    # An order, so that a JSON document, a missing date-time and text come back as well.
+    async with units() as unit:
+        unit.session.add(
+            OrderRow(
+                id="ORD-ROWS1", organization_id="northwind", offer_id="action-pack",
+                offer={"offer": {"id": "action-pack", "names": {"en": "Action Pack"}}},
+                amount="16500", currency="TWD", status="awaiting_payment",
+                buyer_id="mei.lin", buyer_name="Mei Lin", created_at=NOW,
+            )
+        )  # fmt: skip
+        await unit.commit()
     yield units
     await engine.dispose()
 
@@ -37,6 +50,7 @@ CASES = [
     (_ORGANIZATION_FOR, {"tenant_id": None, "organization_id": "contoso"}),
     (_CONTACT_OF, {"organization_id": "northwind"}),
     (_PREFERENCE, {"organization_id": "northwind", "user_id": "mei.lin"}),
+    (_ORDERS, {"organization_id": "northwind"}),
 ]
 
 
