@@ -34,7 +34,6 @@ from botframework.connector.auth.service_client_credentials_factory import (
 
 from bot.authentication import CachingBotFrameworkAuthentication
 from bot.turn_context import MembershipTurnContext
-from bot.wire import to_wire
 from dialogs.cards import choice_card
 from dialogs.cards import message as card_message
 from dialogs.texts import texts
@@ -105,8 +104,9 @@ class MembershipAdapter(CloudAdapter):
 
     Every turn's context is a ``MembershipTurnContext`` (``bot/turn_context.py``), which does
     not deep-copy outgoing activities. The SDK builds the ``expectReplies`` body with msrest's
-    generic serializer on every such turn; ``bot/wire.py`` writes the same JSON (a test holds
-    it to msrest's output) for less.
+    generic serializer on every such turn; here the body keeps the reply models, and
+    ``bot/routes.py`` writes them with ``bot/wire.py``'s ``dumps``, the same JSON (a test
+    holds it to msrest's output) for less.
     """
 
     def __init__(self, bot_framework_authentication: BotFrameworkAuthentication) -> None:
@@ -138,7 +138,8 @@ class MembershipAdapter(CloudAdapter):
         # The last use of the turn's context (CloudAdapterBase.process_activity, 4.17.1).
         try:
             if context.activity.delivery_mode == DeliveryModes.expect_replies:
-                activities = [to_wire(a) for a in context.buffered_reply_activities]
+                # The models themselves: bot/routes.py writes them with wire.dumps.
+                activities = list(context.buffered_reply_activities)
                 return InvokeResponse(status=HTTPStatus.OK, body={"activities": activities})
             return super()._process_turn_results(context)
         finally:

@@ -15,7 +15,6 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 from aiohttp import web
 from botbuilder.core import InvokeResponse
@@ -23,7 +22,7 @@ from botbuilder.schema import Activity
 
 from bot.adapter import MembershipAdapter
 from bot.membership_bot import MembershipBot
-from bot.wire import from_wire
+from bot.wire import dumps, from_wire
 
 __all__ = ["ADAPTER", "BOT", "READY", "add_routes", "run_turn"]
 
@@ -112,14 +111,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
     if response is None:
         return web.Response(status=201)
-    return web.json_response(_jsonable(response.body), status=int(response.status or 200))
-
-
-def _jsonable(body: Any) -> Any:
-    if body is None or isinstance(body, dict | list | str | int | float | bool):
-        return body
-    serialize = getattr(body, "serialize", None)
-    return serialize() if callable(serialize) else body
+    return web.json_response(response.body, status=int(response.status or 200), dumps=dumps)
 
 
 async def healthz(_request: web.Request) -> web.Response:
