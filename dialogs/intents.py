@@ -24,6 +24,7 @@ __all__ = [
     "MENU",
     "MENU_LABELS",
     "Intent",
+    "MenuChoices",
     "fold",
     "recognize_interruption",
     "recognize_menu_choice",
@@ -191,39 +192,60 @@ def recognize_menu_choice(
     """Return the menu item that ``text`` picks: its number, its label, or one of its keywords.
 
     ``labels`` are the items' displayed names, in every language (a button sends its label).
+    A dialog that asks on every turn keeps a ``MenuChoices`` for its labels instead.
     """
-    folded = fold(text or "")
-    if not folded:
+    return MenuChoices(labels).recognize(text)
+
+
+class MenuChoices:
+    """``recognize_menu_choice`` for a fixed set of labels, folded once.
+
+    An answer that matches nothing exactly costs a fuzzy pass over every keyword and label
+    (about 90 comparisons); what users type repeats, so answers are remembered per distinct
+    text, as interruptions are (issue 9, decision 0011).
+    """
+
+    def __init__(self, labels: Mapping[Intent, Sequence[str]] | None = None) -> None:
+        self._labels = {
+            intent: tuple(fold(label) for label in names)
+            for intent, names in (labels or {}).items()
+        }
+        self._remembered = lru_cache(maxsize=4096)(self._recognize)
+
+    def recognize(self, text: str | None) -> Intent | None:
+        """Return the menu item that ``text`` picks, if any."""
+        return self._remembered(text or "")
+
+    def _recognize(self, text: str) -> Intent | None:
+        folded = fold(text)
+        if not folded:
+            return None
+        if folded.isdigit() and 1 <= int(folded) <= len(MENU):
+            return MENU[int(folded) - 1]
+        for intent, names in self._labels.items():
+            if folded in names:
+                return intent
+        for intent, words in _MENU_KEYWORDS.items():
+            if folded in words:
+                return intent
+        # Longest keyword contained in the text wins: "renew our membership" -> renew.
+        contained = [
+            (len(word), intent)
+            for intent, words in _MENU_KEYWORDS.items()
+            for word in words
+            if len(word) >= 2 and word in folded
+        ]
+        if contained:
+            return max(contained, key=lambda pair: pair[0])[1]
+        if len(folded) > _LONGEST_FUZZY_MENU_TEXT:
+            return None
+        # Typos: compare the whole text and each run of up to three of its words.
+        pieces = {folded, *_word_runs(text)}
+        for intent, words in _MENU_KEYWORDS.items():
+            candidates = (*words, *self._labels.get(intent, ()))
+            if any(_similar(piece, word) for piece in pieces for word in candidates):
+                return intent
         return None
-    if folded.isdigit() and 1 <= int(folded) <= len(MENU):
-        return MENU[int(folded) - 1]
-    folded_labels = {
-        intent: tuple(fold(label) for label in names) for intent, names in (labels or {}).items()
-    }
-    for intent, names in folded_labels.items():
-        if folded in names:
-            return intent
-    for intent, words in _MENU_KEYWORDS.items():
-        if folded in words:
-            return intent
-    # Longest keyword contained in the text wins: "renew our membership" -> renew.
-    contained = [
-        (len(word), intent)
-        for intent, words in _MENU_KEYWORDS.items()
-        for word in words
-        if len(word) >= 2 and word in folded
-    ]
-    if contained:
-        return max(contained, key=lambda pair: pair[0])[1]
-    if len(folded) > _LONGEST_FUZZY_MENU_TEXT:
-        return None
-    # Typos: compare the whole text and each run of up to three of its words.
-    pieces = {folded, *_word_runs(text or "")}
-    for intent, words in _MENU_KEYWORDS.items():
-        candidates = (*words, *folded_labels.get(intent, ()))
-        if any(_similar(piece, word) for piece in pieces for word in candidates):
-            return intent
-    return None
 
 
 def _word_runs(text: str, longest: int = 3) -> list[str]:

@@ -30,8 +30,8 @@ from dialogs.intents import (
     MENU,
     MENU_LABELS,
     Intent,
+    MenuChoices,
     recognize_interruption,
-    recognize_menu_choice,
 )
 from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog, reminder_action
 from dialogs.people import JourneyServices
@@ -93,10 +93,10 @@ class MainDialog(InterruptibleDialog):
         self.initial_dialog_id = "main"
         # A typed label is accepted in either language (the user may have switched language
         # since the buttons were drawn); a button sends its menu item's ``Intent`` value.
-        self._labels = {
+        self._menu = MenuChoices({
             intent: tuple(translator(locale).gettext(label) for locale in Locale)
             for intent, label in MENU_LABELS.items()
-        }
+        })  # fmt: skip
 
     async def on_begin_dialog(self, inner_dc: DialogContext, options: object) -> DialogTurnResult:
         """Start the conversation, acting on its first message when it already says what."""
@@ -125,7 +125,7 @@ class MainDialog(InterruptibleDialog):
             choice = intent if intent in MENU else None
         elif activity.type == ActivityTypes.message and activity.text:
             intent = recognize_interruption(activity.text)
-            choice = recognize_menu_choice(activity.text, self._labels)
+            choice = self._menu.recognize(activity.text)
         else:
             intent = choice = None
         match intent:
@@ -200,7 +200,7 @@ class MainDialog(InterruptibleDialog):
         if action is not None:
             intent: Intent | None = next((i for i in MENU if i.value == action), None)
         elif prompt.recognized.succeeded:
-            intent = recognize_menu_choice(prompt.recognized.value, self._labels)
+            intent = self._menu.recognize(prompt.recognized.value)
         else:
             intent = None
         if intent is None:

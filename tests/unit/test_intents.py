@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.intents import Intent, recognize_interruption, recognize_menu_choice
+from dialogs.intents import Intent, MenuChoices, recognize_interruption, recognize_menu_choice
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,17 @@ def test_menu_choices_are_recognized_by_number_keyword_or_typo(text, intent):
 @pytest.mark.parametrize("text", ["10", "0", "hello there", "天氣如何"])
 def test_text_that_picks_nothing_is_not_forced_onto_a_menu_item(text):
     assert recognize_menu_choice(text) is None
+
+
+def test_a_menu_kept_by_a_dialog_answers_as_the_function_does_every_time():
+    labels = {Intent.RENEW: ("Renew membership", "續約會員資格"), Intent.STATUS: ("Status", "狀態")}
+    menu = MenuChoices(labels)
+    texts = ["1", "renew membership", "續約會員資格", "Renw membership", "status", "stauts",
+             "benfits", "hello there", "", None, "10"]  # fmt: skip
+    for _ in range(2):  # the second time from what it remembers
+        for text in texts:
+            assert menu.recognize(text) is recognize_menu_choice(text, labels), text
+    assert menu.recognize("Renw membership") is Intent.RENEW
 
 
 def test_a_long_free_text_answer_is_not_taken_for_an_interruption():
