@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -41,15 +42,15 @@ def dumps(value: Any) -> str:
 
     ``to_wire`` copies every dict and list of a card in Python before the response encodes
     the copy again; here the encoder walks the plain data itself and calls back only for what
-    it cannot write: a model (its attributes, named and converted as ``_model`` does, their
-    values left to the encoder), a date-time, an enumeration, anything else as text.
+    it cannot write: a model (its attributes under their JSON names, their values left to the
+    encoder), a date-time, an enumeration, anything else as text.
     """
     return json.dumps(value, default=_default)
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, Model):
-        return _shallow(value)
+        return _model(value, _for_encoder)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dt.datetime):
@@ -57,24 +58,15 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def _shallow(model: Model) -> dict[str, Any]:
-    kind = type(model)
-    readonly = getattr(kind, "_validation", {}) or {}
-    out: dict[str, Any] = {}
-    for attr, spec in kind._attribute_map.items():
-        value = getattr(model, attr, None)
-        if value is None or readonly.get(attr, {}).get("readonly"):
-            continue
-        if spec["key"] == "":
-            out.update({str(k): v for k, v in value.items()})
-        elif spec["type"] == "iso-8601":
-            out[spec["key"]] = _iso(value)
-        else:
-            out[spec["key"]] = value
-    return out
+def _for_encoder(value: Any, kind: str) -> Any:
+    """An attribute's value as ``json.dumps`` can take it: dates converted, the rest as is."""
+    return _iso(value) if kind == "iso-8601" else value
 
 
-def _model(model: Model) -> dict[str, Any]:
+def _model(model: Model, convert: Callable[[Any, str], Any] | None = None) -> dict[str, Any]:
+    """The model's attributes under their JSON names, each converted by its declared type
+    (``_typed``, all the way down; ``dumps`` passes ``_for_encoder`` for one level)."""
+    convert = convert or _typed
     kind = type(model)
     readonly = getattr(kind, "_validation", {}) or {}
     out: dict[str, Any] = {}
@@ -83,9 +75,9 @@ def _model(model: Model) -> dict[str, Any]:
         if value is None or readonly.get(attr, {}).get("readonly"):
             continue
         if spec["key"] == "":  # additional properties are merged into the object
-            out.update({str(k): _object(v) for k, v in value.items()})
+            out.update({str(k): convert(v, "object") for k, v in value.items()})
             continue
-        out[spec["key"]] = _typed(value, spec["type"])
+        out[spec["key"]] = convert(value, spec["type"])
     return out
 
 
