@@ -127,22 +127,16 @@ def from_wire(kind: type[Model], data: Any) -> Any:
 _Reader = Any  # Callable[[Any], Any]; recursive readers are built lazily per schema class
 
 
-def _read_str(value: Any) -> str:
-    if type(value) is not str:
-        raise _Unsure
-    return value
+def _exactly(expected: type) -> _Reader:
+    """A reader that takes a value of exactly ``expected`` as it is and leaves any other to
+    msrest (a subclass too: ``true`` in an int field is msrest's to convert)."""
 
+    def read(value: Any) -> Any:
+        if type(value) is not expected:
+            raise _Unsure
+        return value
 
-def _read_bool(value: Any) -> bool:
-    if type(value) is not bool:
-        raise _Unsure
-    return value
-
-
-def _read_int(value: Any) -> int:
-    if type(value) is not int:
-        raise _Unsure
-    return value
+    return read
 
 
 def _read_iso(value: Any) -> Any:
@@ -164,9 +158,9 @@ def _read_object(value: Any) -> Any:
 
 
 _READERS: dict[str, _Reader] = {
-    "str": _read_str,
-    "bool": _read_bool,
-    "int": _read_int,
+    "str": _exactly(str),
+    "bool": _exactly(bool),
+    "int": _exactly(int),
     "iso-8601": _read_iso,
     "object": _read_object,
 }
