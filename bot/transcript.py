@@ -4,10 +4,10 @@ A request for a person carries what was said just before (``services/handoff.py`
 when the ticket stores it). The lines live in conversation state, so they survive a restart,
 bounded to the last ``kept``; team channels are not recorded (the help desk's own chatter).
 
-They are kept as one JSON text (``[[at, sender, text], ...]``), not as a list of objects:
-conversation state is encoded on every turn, and a dozen small objects were most of what
-there was to walk (issue 9, decision 0011). Older states that hold a list of objects read
-the same.
+They are kept as a list of ``[at, sender, text]`` lists, not of objects: conversation state
+is encoded on every turn, and plain lists are what the C encoder writes without calling back
+(issue 9, decision 0011). Older states read the same: a list of objects, or one JSON text of
+the lists (kept so while the codec walked state in Python).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from botbuilder.core import ConversationState, StatePropertyAccessor, TurnContext
+from botbuilder.core import ConversationState, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
 
 from bot.proactive import CHANNEL
@@ -54,14 +54,18 @@ class TranscriptRecorder:
         conversation = activity.conversation
         if conversation is None or conversation.conversation_type == CHANNEL:
             return
-        turn = _TurnLines(self._lines, self._kept, _parse(await self._lines.get(context, str)))
+        stored = await self._lines.get(context, list)
+        lines = _parse(stored)
+        if lines is not stored:  # an older form, or none yet: state holds the lines from now
+            await self._lines.set(context, lines)
+        turn = _TurnLines(self._kept, lines)
         if activity.type == ActivityTypes.message and (text := _said(activity)):
-            await turn.keep(context, "user", text)
+            turn.keep("user", text)
         context.on_send_activities(turn.on_send)
 
     async def lines(self, context: TurnContext) -> list[TranscriptLine]:
         """The lines kept for this turn's conversation, oldest first."""
-        stored = _parse(await self._lines.get(context, str))
+        stored = _parse(await self._lines.get(context, list))
         return [
             TranscriptLine.model_validate({"at": at, "sender": sender, "text": text})
             for at, sender, text in stored
@@ -76,16 +80,15 @@ class _TurnLines:
     garbage collector frees (issue 9, decision 0011).
     """
 
-    __slots__ = ("_kept", "_lines", "_property")
+    __slots__ = ("_kept", "_lines")
 
-    def __init__(self, prop: StatePropertyAccessor, kept: int, lines: list[list[str]]) -> None:
-        self._property, self._kept, self._lines = prop, kept, lines
+    def __init__(self, kept: int, lines: list[list[str]]) -> None:
+        self._kept, self._lines = kept, lines  # the list in conversation state, changed in place
 
-    async def keep(self, context: TurnContext, sender: str, text: str) -> None:
+    def keep(self, sender: str, text: str) -> None:
         lines = self._lines
         lines.append([datetime.now(UTC).isoformat(), sender, text[:_LINE_LENGTH]])
         del lines[: -self._kept]
-        await self._property.set(context, json.dumps(lines, ensure_ascii=False))
 
     async def on_send(
         self,
@@ -95,14 +98,17 @@ class _TurnLines:
     ) -> list[ResourceResponse]:
         for sent in activities:
             if sent.type == ActivityTypes.message and (said := _said(sent)):
-                await self.keep(context, "bot", said)
+                self.keep("bot", said)
         return await send()
 
 
 def _parse(stored: Any) -> list[list[str]]:
-    """The kept lines, from their JSON text (or from the list of objects older states hold)."""
+    """The kept lines: ``stored`` itself when it holds them as lists, else read from an older
+    form (one JSON text of them, or a list of objects)."""
     if isinstance(stored, str):
         return list(json.loads(stored)) if stored else []
     if isinstance(stored, list):
+        if all(isinstance(line, list) for line in stored):
+            return stored
         return [[line["at"], line["sender"], line["text"]] for line in stored]
     return []

@@ -38,8 +38,36 @@ def test_dialog_state_round_trips_to_an_equal_encoding():
     prompt = restored["DialogState"].dialog_stack[0].state["options"].prompt
     assert prompt.text == "選擇" and isinstance(prompt, Activity)
     assert restored["answers"] == {"company": "Contoso 股份有限公司", "py/object": "just data"}
-    assert restored["DialogState"].dialog_stack[0].state["n"] == (1, 2)
+    assert restored["DialogState"].dialog_stack[0].state["n"] == [1, 2]  # as JSON has it
     assert restored["when"] == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"py/object": "subprocess.Popen", "state": {"args": ["sh"]}},  # a data key like a marker
+        {"said": ["user", "py/object"], "also": {"py/dict": 1}},  # and a string like one
+    ],
+)
+def test_data_that_looks_like_the_codecs_markers_reads_back_as_the_same_data(
+    data: dict[str, object],
+) -> None:
+    state = {"answers": data, "from": ChannelAccount(id="29:1", name="py/Mei")}
+
+    restored = decode(encode(state))
+
+    assert restored["answers"] == data
+    assert restored["from"].name == "py/Mei" and isinstance(restored["from"], ChannelAccount)
+    assert encode(restored) == encode(state)
+
+
+def test_state_written_with_tuples_before_lever_17_still_reads():
+    assert decode('{"n":{"py/tuple":[1,2]}}') == {"n": (1, 2)}
+
+
+def test_a_key_json_cannot_write_is_refused():
+    with pytest.raises(StateCodecError, match="keys must be strings"):
+        encode({"scores": {(1, 2): "a tuple as a key"}})
 
 
 def test_an_unchanged_state_encodes_to_the_same_text_and_a_changed_one_does_not():

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from botbuilder.core import ConversationState, MemoryStorage, TurnContext
 from botbuilder.core.adapters import TestAdapter
 
 from bot.transcript import TranscriptRecorder
 
-OLDER_STATE = {
-    "Transcript": [
-        {"at": "2026-11-24T09:00:00+00:00", "sender": "user", "text": "renew"},
-        {"at": "2026-11-24T09:00:01+00:00", "sender": "bot", "text": "Renew Contoso?"},
-    ]
-}
+LINES = [
+    ["2026-11-24T09:00:00+00:00", "user", "renew"],
+    ["2026-11-24T09:00:01+00:00", "bot", "Renew Contoso?"],
+]
+# What earlier versions kept: a list of objects, then one JSON text of the lines.
+OLDER_FORMS = [
+    [{"at": at, "sender": sender, "text": text} for at, sender, text in LINES],
+    json.dumps(LINES),
+]
 
 
-async def test_the_last_lines_survive_the_turn_and_an_older_states_lines_read_the_same():
+@pytest.mark.parametrize("older", OLDER_FORMS, ids=["objects", "json-text"])
+async def test_the_last_lines_survive_the_turn_and_an_older_states_lines_read_the_same(
+    older: object,
+) -> None:
     storage = MemoryStorage()
     conversation_state = ConversationState(storage)
     recorder = TranscriptRecorder(conversation_state, kept=3)
@@ -29,7 +38,7 @@ async def test_the_last_lines_survive_the_turn_and_an_older_states_lines_read_th
 
     adapter = TestAdapter(turn)
     key = f"{adapter.template.channel_id}/conversations/{adapter.template.conversation.id}"
-    await storage.write({key: dict(OLDER_STATE)})
+    await storage.write({key: {"Transcript": older}})
 
     await adapter.send("yes")
     await adapter.send("menu")
