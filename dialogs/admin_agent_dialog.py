@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
+from dialogs.waterfall import Waterfall
 from services.i18n import N_
 from services.membership import Step, StepState
 
@@ -24,7 +25,7 @@ class AdminAgentDialog(JourneyDialog):
     def __init__(self, services: JourneyServices) -> None:
         super().__init__(AdminAgentDialog.__name__, services)
         self.add_dialog(OptionPrompt("again", yes=CHECK_AGAIN, no=LATER))
-        self.add_dialog(WaterfallDialog("admin_agent", [self.check_step, self.again_step]))
+        self.add_dialog(Waterfall("admin_agent", [self.check_step, self.again_step]))
         self.initial_dialog_id = "admin_agent"
 
     async def check_step(self, step: WaterfallStepContext) -> DialogTurnResult:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts, turn_locale
+from dialogs.waterfall import Waterfall
 from services.i18n import N_
 from services.membership import Step, StepState
 
@@ -28,9 +29,7 @@ class AgreementDialog(JourneyDialog):
         self.add_dialog(OptionPrompt("authority", yes=I_CAN_SIGN, no=I_CANNOT_SIGN))
         self.add_dialog(OptionPrompt("decision", yes=ACCEPT, no=DECLINE))
         self.add_dialog(
-            WaterfallDialog(
-                "agreement", [self.authority_step, self.decision_step, self.record_step]
-            )
+            Waterfall("agreement", [self.authority_step, self.decision_step, self.record_step])
         )
         self.initial_dialog_id = "agreement"
 

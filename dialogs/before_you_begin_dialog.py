@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
+from dialogs.waterfall import Waterfall
 from services.i18n import N_
 
 __all__ = ["BeforeYouBeginDialog"]
@@ -50,7 +51,7 @@ class BeforeYouBeginDialog(JourneyDialog):
         super().__init__(BeforeYouBeginDialog.__name__, services)
         self.add_dialog(OptionPrompt("prerequisite", yes=YES, no=NO))
         steps = [self.ask_step, self.answer_step]
-        self.add_dialog(WaterfallDialog("before_you_begin", steps))
+        self.add_dialog(Waterfall("before_you_begin", steps))
         self.initial_dialog_id = "before_you_begin"
 
     async def ask_step(self, step: WaterfallStepContext) -> DialogTurnResult:

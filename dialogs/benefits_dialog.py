@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 from botbuilder.dialogs.prompts import PromptValidatorContext
 
 from dialogs import renew_dialog as renew
@@ -40,6 +40,7 @@ from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices, Member
 from dialogs.prompts import LocalizedTextPrompt, OptionPrompt, ask
 from dialogs.texts import texts, turn_locale
+from dialogs.waterfall import Waterfall
 from services.benefits import (
     Benefit,
     BenefitState,
@@ -134,14 +135,14 @@ class BenefitsDialog(JourneyDialog):
         self.add_dialog(LocalizedTextPrompt("evidence", self._recognize_evidence))
         self.add_dialog(LocalizedTextPrompt("tenant", self._recognize_tenant))
         self.add_dialog(LocalizedTextPrompt("seats", self._recognize_seats))
-        self.add_dialog(WaterfallDialog("hub", [self.hub_step, self.route_step]))
-        self.add_dialog(WaterfallDialog("upgrade", [self.upgrade_step, self.tier_step]))
-        self.add_dialog(WaterfallDialog("apply", [self.area_step, self.area_chosen_step]))
-        self.add_dialog(WaterfallDialog("requirement", [self.ask_step, self.answer_step]))
-        self.add_dialog(WaterfallDialog("submit", [self.submit_step, self.submitted_step]))
-        self.add_dialog(WaterfallDialog("buy", [self.offers_step, self.price_step, self.buy_step]))
-        self.add_dialog(WaterfallDialog("manage", [self.list_step, self.picked_step]))
-        self.add_dialog(WaterfallDialog("activate", [self.detail_step, self.activate_step]))
+        self.add_dialog(Waterfall("hub", [self.hub_step, self.route_step]))
+        self.add_dialog(Waterfall("upgrade", [self.upgrade_step, self.tier_step]))
+        self.add_dialog(Waterfall("apply", [self.area_step, self.area_chosen_step]))
+        self.add_dialog(Waterfall("requirement", [self.ask_step, self.answer_step]))
+        self.add_dialog(Waterfall("submit", [self.submit_step, self.submitted_step]))
+        self.add_dialog(Waterfall("buy", [self.offers_step, self.price_step, self.buy_step]))
+        self.add_dialog(Waterfall("manage", [self.list_step, self.picked_step]))
+        self.add_dialog(Waterfall("activate", [self.detail_step, self.activate_step]))
         self.initial_dialog_id = "hub"
 
     # The hub

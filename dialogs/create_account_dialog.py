@@ -7,7 +7,7 @@ resumes at the first pending step.
 
 from __future__ import annotations
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
@@ -18,6 +18,7 @@ from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices, Member
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
+from dialogs.waterfall import Waterfall
 from services.i18n import N_
 from services.membership import OrganizationStatus, Source, Step, StepState
 
@@ -51,7 +52,7 @@ class CreateAccountDialog(JourneyDialog):
             self.admin_agent_step,
             self.finish_step,
         ]
-        self.add_dialog(WaterfallDialog("create_account", steps))
+        self.add_dialog(Waterfall("create_account", steps))
         self.initial_dialog_id = "create_account"
 
     async def _status(

@@ -17,7 +17,6 @@ from botbuilder.dialogs import (
     DialogContext,
     DialogInstance,
     DialogTurnResult,
-    WaterfallDialog,
     WaterfallStepContext,
 )
 from botbuilder.schema import ActivityTypes
@@ -36,6 +35,7 @@ from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts, turn_locale
+from dialogs.waterfall import Waterfall
 from services.contact_verification import StartOutcome
 from services.i18n import N_
 from services.profile import ADDRESS_FIELDS, FIELDS, LegalProfile, parse_profile
@@ -105,7 +105,7 @@ class LegalProfileDialog(JourneyDialog):
         self.add_dialog(ProfileForm("profile_form"))
         self.add_dialog(OptionPrompt("confirm_changes", yes=SAVE, no=EDIT))
         steps = [self.form_step, self.changes_step, self.save_step]
-        self.add_dialog(WaterfallDialog("legal_profile", steps))
+        self.add_dialog(Waterfall("legal_profile", steps))
         self.initial_dialog_id = "legal_profile"
 
     async def form_step(self, step: WaterfallStepContext) -> DialogTurnResult:

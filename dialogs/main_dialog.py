@@ -14,7 +14,6 @@ from botbuilder.dialogs import (
     Dialog,
     DialogContext,
     DialogTurnResult,
-    WaterfallDialog,
     WaterfallStepContext,
 )
 from botbuilder.dialogs.prompts import PromptValidatorContext
@@ -41,6 +40,7 @@ from dialogs.sign_in_dialog import SignInDialog
 from dialogs.status_dialog import StatusDialog
 from dialogs.texts import save_locale, texts
 from dialogs.verify_contact_dialog import VerifyContactDialog
+from dialogs.waterfall import Waterfall
 from services.i18n import N_, Locale, translator
 
 __all__ = ["MainDialog"]
@@ -89,7 +89,7 @@ class MainDialog(InterruptibleDialog):
         for journey in self._journeys.values():
             self.add_dialog(journey)
         steps = [self.menu_step, self.route_step, self.journey_step, self.loop_step]
-        self.add_dialog(WaterfallDialog("main", steps))
+        self.add_dialog(Waterfall("main", steps))
         self.initial_dialog_id = "main"
         # A typed label is accepted in either language (the user may have switched language
         # since the buttons were drawn); a button sends its menu item's ``Intent`` value.

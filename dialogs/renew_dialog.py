@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.cards import Option, message, renewal_card
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
+from dialogs.waterfall import Waterfall
 from services.errors import RenewalNotOpen, ViewOnlyRecord
 from services.i18n import N_
 from services.membership import Source
@@ -39,7 +40,7 @@ class RenewDialog(JourneyDialog):
         self._create_account = create_account_dialog_id
         self.add_dialog(OptionPrompt(self.CONFIRM, yes=RENEW_NOW, no=NOT_NOW))
         self.add_dialog(OptionPrompt("legacy_confirm", yes=CREATE_ACCOUNT_FIRST, no=NOT_NOW))
-        self.add_dialog(WaterfallDialog("renew", [self.check_step, self.renew_step]))
+        self.add_dialog(Waterfall("renew", [self.check_step, self.renew_step]))
         self.initial_dialog_id = "renew"
 
     async def check_step(self, step: WaterfallStepContext) -> DialogTurnResult:

@@ -23,13 +23,13 @@ from botbuilder.core import MessageFactory
 from botbuilder.dialogs import (
     ComponentDialog,
     DialogTurnResult,
-    WaterfallDialog,
     WaterfallStepContext,
 )
 from botbuilder.dialogs.prompts import OAuthPrompt, OAuthPromptSettings, PromptOptions
 
 from dialogs.people import JourneyServices
 from dialogs.texts import texts, turn_locale
+from dialogs.waterfall import Waterfall
 from services.errors import IdentityUnavailable, SignInRefused
 from services.i18n import N_, Locale, translator
 
@@ -65,7 +65,7 @@ class SignInDialog(ComponentDialog):
                 end_on_invalid_message=True,
             )
             self.add_dialog(OAuthPrompt(_prompt_id(locale), settings))
-        self.add_dialog(WaterfallDialog("sign_in", [self.prompt_step, self.signed_in_step]))
+        self.add_dialog(Waterfall("sign_in", [self.prompt_step, self.signed_in_step]))
         self.initial_dialog_id = "sign_in"
 
     async def prompt_step(self, step: WaterfallStepContext) -> DialogTurnResult:

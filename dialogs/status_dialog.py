@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.benefits_dialog import format_price
 from dialogs.cards import benefit_line, message, status_card
@@ -16,6 +16,7 @@ from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.texts import texts, turn_locale
 from dialogs.verify_contact_dialog import last_email_line
+from dialogs.waterfall import Waterfall
 from services.benefits import BenefitState, OrderStatus
 from services.identity import DirectoryUser
 from services.unit_of_work import shared_unit
@@ -28,7 +29,7 @@ class StatusDialog(JourneyDialog):
 
     def __init__(self, services: JourneyServices) -> None:
         super().__init__(StatusDialog.__name__, services)
-        self.add_dialog(WaterfallDialog("status", [self.show_step]))
+        self.add_dialog(Waterfall("status", [self.show_step]))
         self.initial_dialog_id = "status"
 
     async def show_step(self, step: WaterfallStepContext) -> DialogTurnResult:

@@ -9,7 +9,7 @@ the hourly and daily allowance, or gives another contact through the legal profi
 from __future__ import annotations
 
 from botbuilder.core import TurnContext
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.cards import Option
 from dialogs.journey_dialog import JourneyDialog
@@ -17,6 +17,7 @@ from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import format_time, texts, turn_locale
+from dialogs.waterfall import Waterfall
 from services.contact_verification import (
     EMAILS_PER_DAY,
     EMAILS_PER_HOUR,
@@ -81,7 +82,7 @@ class VerifyContactDialog(JourneyDialog):
         self.add_dialog(OptionPrompt("verify_action", yes=RESEND, no=BACK))
         self.add_dialog(OptionPrompt("give_profile", yes=GIVE_PROFILE, no=NOT_NOW))
         steps = [self.status_step, self.action_step, self.finish_step]
-        self.add_dialog(WaterfallDialog("verify_contact", steps))
+        self.add_dialog(Waterfall("verify_contact", steps))
         self.initial_dialog_id = "verify_contact"
 
     async def status_step(self, step: WaterfallStepContext) -> DialogTurnResult:
