@@ -13,18 +13,29 @@ connection anyway (``services/db.py``), so statements never ran in parallel. Wha
 when another process holds SQLite's write lock, a write waits for it (``busy_timeout``) with
 the loop blocked instead of queued. Long scans belong in batches.
 
+Nothing in it awaits, either: SQLAlchemy's sync code over it never needs the greenlet its
+asyncio layer runs such code in, and ``services.db.run_sync`` skips that greenlet when a
+checkout cannot wait (issue 9, decision 0011). Inside a greenlet a statement still awaits
+once, on nothing, as ``AsyncConnection.execute`` requires of a driver.
+
 Use it through ``services.db.create_engine``, which picks it for every SQLite URL.
 """
 
 from __future__ import annotations
 
+import collections
 import sqlite3
 from typing import Any
 
 from sqlalchemy import util
-from sqlalchemy.connectors.asyncio import AsyncAdapt_dbapi_connection, AsyncAdapt_dbapi_module
+from sqlalchemy.connectors.asyncio import (
+    AsyncAdapt_dbapi_connection,
+    AsyncAdapt_dbapi_cursor,
+    AsyncAdapt_dbapi_module,
+)
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 __all__ = ["DRIVER", "SQLiteDialect_inline", "register"]
 
@@ -47,87 +58,95 @@ _MODULE_ATTRIBUTES = (
 )
 
 
-class _Cursor:
-    """``sqlite3.Cursor`` behind the awaitable methods SQLAlchemy's async adapter calls."""
+async def _finished() -> None:
+    return None
 
-    __slots__ = ("_cursor",)
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
+def _awaited() -> None:
+    """Inside SQLAlchemy's greenlet, await once, on nothing.
 
-    @property
-    def description(self) -> Any:
-        return self._cursor.description
+    ``AsyncConnection.execute`` refuses a statement during which the driver never awaited
+    (``AwaitRequired``: its guard against a synchronous driver used by mistake). Outside a
+    greenlet, where ``services.db.run_sync`` runs work on this driver, there is nothing to
+    satisfy, and nothing to switch to.
+    """
+    if in_greenlet():
+        await_(_finished())
 
-    @property
-    def rowcount(self) -> int:
-        return self._cursor.rowcount
 
-    @property
-    def lastrowid(self) -> int | None:
-        return self._cursor.lastrowid
+class _Cursor(AsyncAdapt_dbapi_cursor):
+    """SQLAlchemy's async cursor adapter, calling ``sqlite3`` directly: it never awaits.
 
-    @property
-    def arraysize(self) -> int:
-        return self._cursor.arraysize
+    The async adapter awaits the driver for every cursor, execute and close, and each await
+    is a switch out of the greenlet SQLAlchemy's asyncio layer runs sync work in, and back.
+    Here nothing awaits, so this code (and all of SQLAlchemy's sync code above it) can also
+    run outside a greenlet: see ``services.db.run_sync``.
+    """
 
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cursor.arraysize = value
+    __slots__ = ()
+    _awaitable_cursor_close = False
+    _cursor: Any
 
-    async def __aenter__(self) -> _Cursor:
-        return self
+    def _make_new_cursor(self, connection: Any) -> Any:
+        return connection.sqlite.cursor()
 
-    async def execute(self, operation: str, parameters: Any = ()) -> _Cursor:
-        self._cursor.execute(operation, parameters)
-        return self
+    def _aenter_cursor(self, cursor: Any) -> Any:
+        return cursor
 
-    async def executemany(self, operation: str, parameters: Any) -> _Cursor:
-        self._cursor.executemany(operation, parameters)
-        return self
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        cursor = self._cursor
+        try:
+            result = cursor.execute(operation, () if parameters is None else parameters)
+            if cursor.description:
+                self._rows = collections.deque(cursor.fetchall())
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        _awaited()
+        return result
 
-    async def fetchone(self) -> Any:
-        return self._cursor.fetchone()
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        try:
+            result = self._cursor.executemany(operation, seq_of_parameters)
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        _awaited()
+        return result
 
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
-        return self._cursor.fetchmany(self._cursor.arraysize if size is None else size)
-
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
-
-    async def nextset(self) -> None:
+    def nextset(self) -> None:
         return None
 
-    async def close(self) -> None:
-        self._cursor.close()
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        return None
 
 
 class _Connection:
-    """``sqlite3.Connection`` behind awaitable transaction methods."""
+    """The driver connection SQLAlchemy hands out: ``sqlite3.Connection`` as ``.sqlite``."""
 
     __slots__ = ("sqlite",)
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.sqlite = connection
 
-    def cursor(self) -> _Cursor:
-        return _Cursor(self.sqlite.cursor())
-
-    async def commit(self) -> None:
-        self.sqlite.commit()
-
-    async def rollback(self) -> None:
-        self.sqlite.rollback()
-
-    async def close(self) -> None:
-        self.sqlite.close()
-
 
 class _AdaptedConnection(AsyncAdapt_dbapi_connection):
-    """SQLAlchemy's async DBAPI connection adapter over ``_Connection``."""
+    """SQLAlchemy's async DBAPI connection adapter over ``_Connection``, never awaiting."""
 
     __slots__ = ()
+    _cursor_cls = _Cursor
+    _ss_cursor_cls = _Cursor  # type: ignore[assignment]  # SQLite has no server-side cursors
     _connection: Any
+
+    def commit(self) -> None:
+        try:
+            self._connection.sqlite.commit()
+        except Exception as error:
+            self._handle_exception(error)
+
+    def rollback(self) -> None:
+        try:
+            self._connection.sqlite.rollback()
+        except Exception as error:
+            self._handle_exception(error)
 
     @property
     def isolation_level(self) -> str | None:

@@ -18,7 +18,7 @@ never silently overwrites another's update.
 Every turn reads and writes here, so the statements skip SQLAlchemy's execution layer: the
 connection comes from the engine's pool (on SQLite the process's single connection, decision
 0002) and the SQL goes straight to the driver, ``sqlite3`` or asyncpg (whose statement cache
-prepares each statement once per connection), all inside one greenlet hop. A read cost 109 µs
+prepares each statement once per connection), in one ``db.run_sync`` call. A read cost 109 µs
 through SQLAlchemy Core and 23 µs so (decision 0011).
 """
 
@@ -34,8 +34,8 @@ from typing import Any, Protocol, cast
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_
-from sqlalchemy.util.concurrency import greenlet_spawn
 
+from services import db
 from services.errors import StorageConflict
 from services.tables import BotStateRow
 
@@ -75,7 +75,7 @@ def _new_etag() -> str:
 
 
 class _Driver(Protocol):
-    """The statements, in one database's SQL, on its driver's connection (called in a greenlet)."""
+    """The statements, in one database's SQL, on its driver's connection (``db.run_sync``)."""
 
     def read(self, connection: Any, keys: list[str]) -> list[tuple[str, str, str]]: ...
 
@@ -214,7 +214,7 @@ class SqlAlchemyStateRepository:
         """Return the stored documents among ``keys``."""
         if not keys:
             return {}
-        found = await greenlet_spawn(self._run, self._driver.read, list(keys))
+        found = await db.run_sync(self._engine, self._run, self._driver.read, list(keys))
         return {key: StoredDocument(document, etag) for key, document, etag in found}
 
     async def write(self, changes: Mapping[str, tuple[str, str | None]]) -> dict[str, str]:
@@ -226,13 +226,13 @@ class SqlAlchemyStateRepository:
             (key, document, expected, _new_etag(), now)
             for key, (document, expected) in changes.items()
         ]
-        await greenlet_spawn(self._run, self._driver.write, rows)
+        await db.run_sync(self._engine, self._run, self._driver.write, rows)
         return {key: etag for key, _, _, etag, _ in rows}
 
     async def delete(self, keys: Sequence[str]) -> None:
         """Remove ``keys``."""
         if keys:
-            await greenlet_spawn(self._run, self._driver.delete, list(keys))
+            await db.run_sync(self._engine, self._run, self._driver.delete, list(keys))
 
     def _run(self, statement: Callable[[Any, Any], Any], argument: Any) -> Any:
         # A connection from the pool, given back before this returns (in this task: see

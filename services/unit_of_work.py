@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.util import await_
 
-from services import sqlite_driver
+from services import db, sqlite_driver
 
 __all__ = [
     "ReadOnlyUnit",
@@ -85,7 +85,8 @@ async def rows(
             return list(connection.execute(statement, parameters).all())
         return plan.run(connection.connection.driver_connection, parameters)
 
-    return await unit.session.run_sync(run)  # one greenlet hop for the whole statement
+    session = unit.session
+    return await db.run_sync(session, run, session.sync_session)  # at most one greenlet hop
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +172,11 @@ class SqlAlchemyUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         # Closed here, in the calling task (see ``services.db.connect`` for why).
-        await self.session.rollback()  # a no-op after commit
-        await self.session.close()
+        await _end(self.session)
 
     async def commit(self) -> None:
         """Commit the session's work."""
-        await self.session.commit()
+        await db.run_sync(self.session, self.session.sync_session.commit)
 
 
 class ReadOnlyUnit(RuntimeError):
@@ -207,7 +207,7 @@ class _SharedUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         if error is not None:
-            await self.session.rollback()
+            await db.run_sync(self.session, self.session.sync_session.rollback)
 
     async def commit(self) -> None:
         """Refuse: a shared unit only reads, and a service that commits has written."""
@@ -245,8 +245,14 @@ async def shared_unit() -> AsyncIterator[None]:
     finally:
         _sharing.reset(token)
         for session in sharing.sessions.values():
-            await session.rollback()  # a no-op after commit
-            await session.close()
+            await _end(session)
+
+
+async def _end(session: AsyncSession) -> None:
+    """Roll back what the session has not committed (a no-op after commit), and close it."""
+    sync = session.sync_session
+    await db.run_sync(session, sync.rollback)
+    await db.run_sync(session, sync.close)
 
 
 class UnitOfWorkFactory:
