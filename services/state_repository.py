@@ -24,7 +24,7 @@ through SQLAlchemy Core and 23 µs so (decision 0011).
 
 from __future__ import annotations
 
-import secrets
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,7 +71,10 @@ class StateRepository(Protocol):
 
 
 def _new_etag() -> str:
-    return secrets.token_hex(8)
+    # Only tells one write of a document from the next, never leaves the service, and is no
+    # secret: ``random`` (reseeded in a forked child) draws it without the system call that
+    # ``secrets`` makes for every one, 2.5 % of a turn under load (issue 9, decision 0011).
+    return f"{random.getrandbits(64):016x}"
 
 
 class _Driver(Protocol):
