@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import QueuePool
@@ -115,26 +115,34 @@ async def connect(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         await connection.close()
 
 
-async def run_sync(on: AsyncEngine | AsyncSession, work: Callable[..., _T], *args: Any) -> _T:
+async def run_sync(
+    on: AsyncEngine | AsyncSession | Connection, work: Callable[..., _T], *args: Any
+) -> _T:
     """Run synchronous SQLAlchemy ``work(*args)`` on ``on``'s connection, from async code.
+
+    ``on`` is the engine ``work`` checks a connection out of, the session it works in, or a
+    (sync) connection the caller holds.
 
     SQLAlchemy's asyncio layer runs such work in a greenlet, so that the driver's awaits can
     reach the event loop. The inline SQLite driver never awaits (``services/sqlite_driver.py``):
     the only thing there that would is a checkout waiting for the process's one connection
     (or opening it: its first-connect hooks take an async lock). So on that driver, when the
-    session already holds the connection or the pool has it waiting, ``work`` runs right
+    caller already holds the connection or the pool has it waiting, ``work`` runs right
     here. A greenlet costs about 7 µs, more under load (each maps and unmaps a stack for its
     frames), and a status turn made ten (issue 9, decision 0011). Everywhere else
     (PostgreSQL, or a checkout that may wait) ``work`` runs in a greenlet.
     """
-    session = on.sync_session if isinstance(on, AsyncSession) else None
-    engine = on.sync_engine if isinstance(on, AsyncEngine) else on.sync_session.get_bind().engine
+    if isinstance(on, Connection):
+        engine, holding = on.engine, not on.closed
+    elif isinstance(on, AsyncSession):
+        engine = on.sync_session.get_bind().engine
+        began = on.sync_session.get_transaction()
+        holding = began is not None and began.is_active and bool(began.connections)
+    else:
+        engine, holding = on.sync_engine, False
     if engine.dialect.driver == sqlite_driver.DRIVER:
-        transaction = session.get_transaction() if session is not None else None
-        if transaction is not None and transaction.is_active and transaction.connections:
-            return work(*args)
         pool = engine.pool
-        if isinstance(pool, QueuePool) and pool.checkedin():  # taken without waiting
+        if holding or (isinstance(pool, QueuePool) and pool.checkedin()):  # no wait possible
             return work(*args)
     return await greenlet_spawn(work, *args)
 

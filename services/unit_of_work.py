@@ -1,11 +1,12 @@
 """An async unit of work: one session, rolled back unless committed.
 
 ``shared_unit()`` lets the reads of one step share a single unit of work: inside it, every
-``UnitOfWorkFactory`` over the same engine hands out the same session, so a step that asks
-four services for what one card shows opens one session instead of four (issue 9, decision
-0011). The services do not change: each still opens its unit of work. The shared unit only
-reads: a write inside it is refused (``ReadOnlyUnit``), which lets it run on PostgreSQL
-without a transaction, so without the BEGIN and ROLLBACK round trips.
+``UnitOfWorkFactory`` over the same engine hands out units on the same connection, so a step
+that asks four services for what one card shows checks out one connection instead of four,
+and ``rows()`` reads on it without a session at all (issue 9, decision 0011). The services
+do not change: each still opens its unit of work. The shared unit only reads: a write inside
+it is refused (``ReadOnlyUnit``), which lets it run on PostgreSQL without a transaction, so
+without the BEGIN and ROLLBACK round trips.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Select, event
+from sqlalchemy import Connection, Select, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Compiled, Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util import await_
 
 from services import db, sqlite_driver
@@ -78,15 +78,16 @@ async def rows(
     columns. The read sees what the unit wrote on its connection, as any statement would.
     """
 
-    def run(session: Session) -> list[Any]:
-        connection = session.connection()
+    def run(connection: Connection) -> list[Any]:
         plan = _plan(statement, connection.dialect)
         if plan is None:  # a construct the plan does not cover: SQLAlchemy runs it
             return list(connection.execute(statement, parameters).all())
         return plan.run(connection.connection.driver_connection, parameters)
 
+    if isinstance(unit, _SharedUnitOfWork):
+        return await unit.shared.rows(run)
     session = unit.session
-    return await db.run_sync(session, run, session.sync_session)  # at most one greenlet hop
+    return await db.run_sync(session, lambda: run(session.sync_session.connection()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,16 +187,71 @@ class ReadOnlyUnit(RuntimeError):
         super().__init__("shared_unit() only reads; write in the service's own unit of work")
 
 
-class _SharedUnitOfWork:
-    """A service's view of the shared session: ending it leaves the session open.
+class _Shared:
+    """One engine's part of a ``shared_unit()`` block: one connection, whoever asks first.
 
-    An error rolls back what the session began (on SQLite, its transaction; on PostgreSQL
+    ``rows()`` reads on a connection of its own: an ORM session, with its transaction objects
+    and events, cost more than the status card's six statements together (issue 9, decision
+    0011). A service that works through ``unit.session`` gets one session for the block,
+    bound to that connection when ``rows()`` has it already, else checking one out itself;
+    ``rows()`` then reads through the session. Either way the block uses one connection.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine  # the reading view (``_reading``)
+        self._connection: Connection | None = None
+        self._session: AsyncSession | None = None
+
+    @property
+    def session(self) -> AsyncSession:
+        """The block's session (made on first use, on the block's connection if it has one)."""
+        if self._session is None:
+            bind: AsyncEngine | AsyncConnection = self._engine
+            if self._connection is not None:
+                bind = AsyncConnection(self._engine, self._connection)
+            self._session = AsyncSession(bind=bind, expire_on_commit=False)
+        return self._session
+
+    async def rows(self, run: Callable[[Connection], list[Any]]) -> list[Any]:
+        """``run`` on the block's connection: the session's, if it has one."""
+        if self._session is not None:
+            session = self._session
+            return await db.run_sync(session, lambda: run(session.sync_session.connection()))
+        if self._connection is None:
+            self._connection = await db.run_sync(self._engine, self._engine.sync_engine.connect)
+        return await db.run_sync(self._connection, run, self._connection)
+
+    async def roll_back(self) -> None:
+        """Undo what the block began, so that the next statement starts afresh."""
+        if self._session is not None:
+            await db.run_sync(self._session, self._session.sync_session.rollback)
+        if self._connection is not None:
+            await db.run_sync(self._connection, self._connection.rollback)
+
+    async def end(self) -> None:
+        """Close the session and give the connection back (in the calling task)."""
+        await self.roll_back()
+        if self._session is not None:
+            await db.run_sync(self._session, self._session.sync_session.close)
+        if self._connection is not None:
+            await db.run_sync(self._connection, self._connection.close)
+
+
+class _SharedUnitOfWork:
+    """A service's view of the block's connection: ending it leaves the connection held.
+
+    An error rolls back what the block began (on SQLite, its transaction; on PostgreSQL
     there is none), as the service's own unit of work would have, and the next statement
     starts afresh. Committing is refused: nothing was written.
     """
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, shared: _Shared) -> None:
+        self.shared = shared
+
+    @property
+    def session(self) -> AsyncSession:
+        """The block's session."""
+        return self.shared.session
 
     async def __aenter__(self) -> Self:
         return self
@@ -207,45 +263,39 @@ class _SharedUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         if error is not None:
-            await db.run_sync(self.session, self.session.sync_session.rollback)
+            await self.shared.roll_back()
 
     async def commit(self) -> None:
         """Refuse: a shared unit only reads, and a service that commits has written."""
         raise ReadOnlyUnit
 
 
-class _Sharing:
-    """The sessions opened inside one ``shared_unit()`` block, one per engine."""
-
-    def __init__(self) -> None:
-        self.sessions: dict[AsyncEngine, AsyncSession] = {}
-
-
-_sharing: ContextVar[_Sharing | None] = ContextVar("shared_unit", default=None)
+_sharing: ContextVar[dict[AsyncEngine, _Shared] | None] = ContextVar("shared_unit", default=None)
 
 
 @asynccontextmanager
 async def shared_unit() -> AsyncIterator[None]:
-    """Inside the block, units of work over one engine share one session (closed at the end).
+    """Inside the block, units of work over one engine share one connection (given back at
+    the end).
 
     For the reads of one step. A statement that writes (INSERT, UPDATE, DELETE) or a commit
-    raises ``ReadOnlyUnit`` and changes nothing. On PostgreSQL the session runs without a
+    raises ``ReadOnlyUnit`` and changes nothing. On PostgreSQL the connection runs without a
     transaction: under READ COMMITTED each statement sees its own snapshot anyway, so the
     reads see what they would inside one, for two round trips fewer. The block holds the
-    session's connection until it ends (on SQLite, the process's only one), so nothing inside
-    may wait on anything but this database. Nested blocks join the outer one.
+    connection until it ends (on SQLite, the process's only one), so nothing inside may wait
+    on anything but this database. Nested blocks join the outer one.
     """
     if _sharing.get() is not None:
         yield
         return
-    sharing = _Sharing()
-    token = _sharing.set(sharing)
+    shares: dict[AsyncEngine, _Shared] = {}
+    token = _sharing.set(shares)
     try:
         yield
     finally:
         _sharing.reset(token)
-        for session in sharing.sessions.values():
-            await _end(session)
+        for shared in shares.values():
+            await shared.end()
 
 
 async def _end(session: AsyncSession) -> None:
@@ -261,16 +311,16 @@ class UnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-        self._readers = async_sessionmaker(_reading(engine), expire_on_commit=False)
+        self._reading = _reading(engine)
 
     def __call__(self) -> SqlAlchemyUnitOfWork | _SharedUnitOfWork:
         sharing = _sharing.get()
         if sharing is None:
             return SqlAlchemyUnitOfWork(self._sessions)
-        session = sharing.sessions.get(self._engine)
-        if session is None:
-            session = sharing.sessions[self._engine] = self._readers()
-        return _SharedUnitOfWork(session)
+        shared = sharing.get(self._engine)
+        if shared is None:
+            shared = sharing[self._engine] = _Shared(self._reading)
+        return _SharedUnitOfWork(shared)
 
 
 def _reading(engine: AsyncEngine) -> AsyncEngine:
@@ -278,7 +328,7 @@ def _reading(engine: AsyncEngine) -> AsyncEngine:
     run each statement on its own, outside a transaction."""
     if engine.dialect.name == "postgresql":
         view = engine.execution_options(isolation_level="AUTOCOMMIT")
-    else:  # SQLite: its BEGIN costs no round trip, and keeps the reads in one snapshot
+    else:  # SQLite: the reads run one by one on the process's single connection
         view = engine.execution_options(shared_unit=True)
     event.listen(view.sync_engine, "before_cursor_execute", _refuse_writes)
     return view

@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.util.concurrency import in_greenlet
 
 from services import db
 from services.state_repository import SqlAlchemyStateRepository
-from services.tables import BotStateRow
 from services.unit_of_work import UnitOfWorkFactory, rows, shared_unit
 
-_STATE = select(BotStateRow.key, BotStateRow.etag).where(BotStateRow.key == bindparam("key"))
+_PROBE = select(func.probe().label("probe"))
 
 
 def _where(found: list[bool]) -> Any:
@@ -72,23 +71,24 @@ async def test_on_sqlite_a_turn_that_finds_the_connection_taken_waits_for_it(
     assert found["conv/1"].document == '{"step":1}'
 
 
-async def test_reads_inside_a_shared_unit_after_the_first_skip_the_greenlet(
-    database_url: str,
+async def test_on_sqlite_the_reads_of_a_shared_unit_run_outside_a_greenlet(
+    sqlite_url: str,
 ) -> None:
-    engine = db.create_engine(database_url)
-    units = UnitOfWorkFactory(engine)
-    await SqlAlchemyStateRepository(engine).write({"conv/1": ('{"step":1}', None)})
+    engine = db.create_engine(sqlite_url)
     found: list[bool] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def probe(connection: Any, _record: Any) -> None:
+        connection.create_function("probe", 0, lambda: found.append(in_greenlet()) or 1)
+
+    units = UnitOfWorkFactory(engine)
     try:
+        await db.ping(engine)  # the connection is opened (in a greenlet) before the block
         async with shared_unit():
             for _ in range(3):
                 async with units() as unit:
-                    assert [row.key for row in await rows(unit, _STATE, {"key": "conv/1"})] == [
-                        "conv/1"
-                    ]
-                    found.append(await db.run_sync(unit.session, in_greenlet))
+                    assert [row.probe for row in await rows(unit, _PROBE, {})] == [1]
     finally:
         await engine.dispose()
 
-    # SQLite: the session holds the connection; PostgreSQL's driver always needs the greenlet.
-    assert found == ([False] * 3 if db.is_sqlite(database_url) else [True] * 3)
+    assert found == [False, False, False]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, event, select, update
 
 from services import db
 from services.clock import FixedClock
@@ -118,4 +118,29 @@ async def test_a_statement_that_writes_inside_is_refused_before_it_runs(engine, 
         )
         await unit.commit()
     assert (await membership.status("northwind")).legal_name == "Renamed"
+    assert engine.pool.checkedout() == 0
+
+
+@pytest.mark.parametrize("session_first", [False, True], ids=["rows-first", "session-first"])
+async def test_a_service_reading_through_its_session_shares_the_blocks_one_connection(
+    engine, services, session_first
+):
+    membership, _ = services
+    units = UnitOfWorkFactory(engine)
+    checkouts = _count_checkouts(engine)
+
+    async def legal_name() -> str | None:
+        async with units() as unit:
+            return await unit.session.scalar(
+                select(OrganizationRow.legal_name).where(OrganizationRow.id == "northwind")
+            )
+
+    async with shared_unit():
+        first = await legal_name() if session_first else None
+        status = await membership.status("northwind")  # rows()
+        name = first or await legal_name()
+        again = await membership.status("northwind")
+
+    assert checkouts[0] == 1
+    assert name == status.legal_name and again == status
     assert engine.pool.checkedout() == 0
