@@ -37,7 +37,7 @@ class StatusDialog(JourneyDialog):
         user = await self.directory_user(step.context)
         if user is None:
             return await step.end_dialog()
-        # One session, and on PostgreSQL no transaction, for the organization lookup and the
+        # One connection, and on PostgreSQL no transaction, for the organization lookup and the
         # card's reads; whatever is said or recorded comes after it is given back.
         card = None
         async with shared_unit():
