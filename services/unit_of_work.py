@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Select, event
@@ -37,6 +37,9 @@ __all__ = [
     "rows",
     "shared_unit",
 ]
+
+
+_R = TypeVar("_R")
 
 
 class UnitOfWork(Protocol):
@@ -86,7 +89,11 @@ async def rows(
 
     if isinstance(unit, _SharedUnitOfWork):
         return await unit.shared.rows(run)
-    session = unit.session
+    return await _on_connection_of(unit.session, run)
+
+
+async def _on_connection_of(session: AsyncSession, run: Callable[[Connection], _R]) -> _R:
+    """``run`` on the session's connection (checked out if it has none yet)."""
     return await db.run_sync(session, lambda: run(session.sync_session.connection()))
 
 
@@ -215,8 +222,7 @@ class _Shared:
     async def rows(self, run: Callable[[Connection], list[Any]]) -> list[Any]:
         """``run`` on the block's connection: the session's, if it has one."""
         if self._session is not None:
-            session = self._session
-            return await db.run_sync(session, lambda: run(session.sync_session.connection()))
+            return await _on_connection_of(self._session, run)
         if self._connection is None:
             self._connection = await db.run_sync(self._engine, self._engine.sync_engine.connect)
         return await db.run_sync(self._connection, run, self._connection)
