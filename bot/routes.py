@@ -111,7 +111,12 @@ async def messages(request: web.Request) -> web.StreamResponse:
 
     if response is None:
         return web.Response(status=201)
-    return web.json_response(response.body, status=int(response.status or 200), dumps=dumps)
+    return web.Response(
+        body=dumps(response.body),
+        status=int(response.status or 200),
+        content_type="application/json",
+        charset="utf-8",
+    )
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
+import orjson
 from msrest.serialization import Deserializer, Model, Serializer
 
 __all__ = ["dumps", "from_wire", "to_wire"]
@@ -37,15 +38,25 @@ def to_wire(value: Any) -> Any:
     return _object(value)
 
 
-def dumps(value: Any) -> str:
-    """``json.dumps(to_wire(value))``, with the plain data left to the C encoder.
+def dumps(value: Any) -> bytes:
+    """``json.dumps(to_wire(value))`` as UTF-8, with the plain data left to a C encoder.
 
     ``to_wire`` copies every dict and list of a card in Python before the response encodes
     the copy again; here the encoder walks the plain data itself and calls back only for what
     it cannot write: a model (its attributes under their JSON names, their values left to the
     encoder), a date-time, an enumeration, anything else as text.
+
+    The encoder is orjson, in a third of the ``json`` module's time on a turn's replies (issue
+    9, decision 0011 lever 22). Where the two differ, the reply keeps ``json``'s meaning: what
+    orjson refuses (a key that is not text, an integer beyond 64 bits, nesting deeper than 254)
+    is written by ``json``; non-ASCII text is written as UTF-8 rather than ``\\u`` escapes, and
+    a float that is not a number as ``null`` (``json`` would write ``NaN``, which no JSON
+    reader accepts).
     """
-    return json.dumps(value, default=_default)
+    try:
+        return orjson.dumps(value, default=_default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=_default).encode()
 
 
 def _default(value: Any) -> Any:

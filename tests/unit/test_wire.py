@@ -101,6 +101,33 @@ async def test_the_bots_real_replies_serialize_exactly_as_msrest_does(journey_se
     assert json.loads(dumps({"activities": replies})) == json.loads(json.dumps(expected))
 
 
+def _nested(depth: int) -> object:
+    value: object = "bottom"
+    for _ in range(depth):
+        value = {"inner": [value]}
+    return value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"activities": [{"value": {1: "one", 2.5: "two and a half", True: "yes"}}]},
+        {"activities": [{"value": {"big": 2**70, "small": -(2**70)}}]},
+        {"activities": [{"value": _nested(300)}]},
+    ],
+    ids=["keys that are not text", "integers beyond 64 bits", "deeper than 254"],
+)
+def test_what_the_fast_encoder_refuses_is_written_as_json_writes_it(value):
+    assert json.loads(dumps(value)) == json.loads(json.dumps(value))
+
+
+def test_the_reply_body_is_utf8_with_the_text_as_written():
+    body = dumps({"activities": [MessageFactory.text("續約成功")]})
+
+    assert "續約成功" in body.decode("utf-8")
+    assert json.loads(body)["activities"][0]["text"] == "續約成功"
+
+
 # The way in: what channels send, read exactly as msrest reads it.
 
 _TEAMS_USER = {"id": "29:1abc", "name": "Mei Lin", "aadObjectId": "mei.lin"}
