@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from enum import Enum
 
 import pytest
 from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.dialogs.prompts import PromptOptions
-from botbuilder.schema import Activity, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
 from bot.state_codec import StateCodecError, decode, encode
 
@@ -63,6 +64,40 @@ def test_data_that_looks_like_the_codecs_markers_reads_back_as_the_same_data(
 
 def test_state_written_with_tuples_before_lever_17_still_reads():
     assert decode('{"n":{"py/tuple":[1,2]}}') == {"n": (1, 2)}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"big": 2**70, "when": datetime(2026, 11, 24, 9, 30, tzinfo=UTC)},  # beyond 64 bits
+        {"by_step": {3: "three"}, "from": ChannelAccount(id="29:1", name="Mei")},  # key not text
+    ],
+    ids=["integer beyond 64 bits", "numeric key"],
+)
+def test_what_the_fast_encoder_refuses_is_stored_as_the_json_module_stores_it(
+    data: dict[str, object],
+) -> None:
+    restored = decode(encode(data))
+
+    if "big" in data:
+        assert restored == data
+    else:
+        assert restored["by_step"] == {"3": "three"}  # as JSON has it
+        assert restored["from"].name == "Mei" and isinstance(restored["from"], ChannelAccount)
+
+
+class Shade(Enum):
+    DARK = 1
+
+
+def test_an_enumeration_reads_back_as_its_value_and_an_older_marker_as_the_enumeration():
+    assert decode(encode({"shade": Shade.DARK, "type": ActivityTypes.message})) == {
+        "shade": 1,
+        "type": "message",
+    }
+    enum = "botbuilder.schema._connector_client_enums.ActivityTypes"
+    older = json.dumps({"type": {"py/enum": enum, "value": "typing"}})
+    assert decode(older) == {"type": ActivityTypes.typing}
 
 
 def test_a_key_json_cannot_write_is_refused():
