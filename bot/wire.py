@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
-from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -61,7 +60,7 @@ def dumps(value: Any) -> bytes:
 
 def _default(value: Any) -> Any:
     if isinstance(value, Model):
-        return _model(value, _for_encoder)
+        return _encoded(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dt.datetime):
@@ -69,26 +68,49 @@ def _default(value: Any) -> Any:
     return str(value)
 
 
-def _for_encoder(value: Any, kind: str) -> Any:
-    """An attribute's value as ``json.dumps`` can take it: dates converted, the rest as is."""
-    return _iso(value) if kind == "iso-8601" else value
+_WRITTEN: dict[type, tuple[tuple[str, str, str], ...]] = {}
 
 
-def _model(model: Model, convert: Callable[[Any, str], Any] | None = None) -> dict[str, Any]:
-    """The model's attributes under their JSON names, each converted by its declared type
-    (``_typed``, all the way down; ``dumps`` passes ``_for_encoder`` for one level)."""
-    convert = convert or _typed
-    kind = type(model)
-    readonly = getattr(kind, "_validation", {}) or {}
+def _written(kind: Any) -> tuple[tuple[str, str, str], ...]:
+    """A schema class's attributes that are written: name, JSON name ("" for additional
+    properties, merged into the object) and declared type, in the schema's order."""
+    found = _WRITTEN.get(kind)
+    if found is None:
+        readonly = getattr(kind, "_validation", {}) or {}
+        found = _WRITTEN[kind] = tuple(
+            (attr, spec["key"], spec["type"])
+            for attr, spec in kind._attribute_map.items()
+            if not readonly.get(attr, {}).get("readonly")
+        )
+    return found
+
+
+def _encoded(model: Model) -> dict[str, Any]:
+    """``_model`` for ``dumps``: one level, the values left to the encoder but for dates."""
     out: dict[str, Any] = {}
-    for attr, spec in kind._attribute_map.items():
+    for attr, key, kind in _written(type(model)):
         value = getattr(model, attr, None)
-        if value is None or readonly.get(attr, {}).get("readonly"):
+        if value is None:
             continue
-        if spec["key"] == "":  # additional properties are merged into the object
-            out.update({str(k): convert(v, "object") for k, v in value.items()})
+        if not key:
+            out.update({str(k): v for k, v in value.items()})
+        else:
+            out[key] = _iso(value) if kind == "iso-8601" else value
+    return out
+
+
+def _model(model: Model) -> dict[str, Any]:
+    """The model's attributes under their JSON names, each converted by its declared type,
+    all the way down."""
+    out: dict[str, Any] = {}
+    for attr, key, kind in _written(type(model)):
+        value = getattr(model, attr, None)
+        if value is None:
             continue
-        out[spec["key"]] = convert(value, spec["type"])
+        if not key:
+            out.update({str(k): _typed(v, "object") for k, v in value.items()})
+        else:
+            out[key] = _typed(value, kind)
     return out
 
 
