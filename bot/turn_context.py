@@ -26,7 +26,14 @@ from functools import partial
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes, DeliveryModes, ResourceResponse
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    ConversationReference,
+    DeliveryModes,
+    ResourceResponse,
+)
+from msrest.serialization import Model
 
 __all__ = ["MembershipTurnContext"]
 
@@ -34,10 +41,18 @@ __all__ = ["MembershipTurnContext"]
 class MembershipTurnContext(TurnContext):
     """A ``TurnContext`` that copies outgoing activities shallowly."""
 
+    _reply_to: ConversationReference | None = None
+
     async def send_activities(self, activities: list[Activity]) -> list[ResourceResponse]:
-        """Address and send ``activities`` (or buffer them for ``expectReplies``)."""
-        reference = TurnContext.get_conversation_reference(self.activity)
-        output = [_stamped(copy(activity), reference) for activity in activities]
+        """Address and send ``activities`` (or buffer them for ``expectReplies``).
+
+        The addresses come from the incoming activity's conversation reference, which the
+        SDK builds (copying the three accounts) at every send; here it is built once a turn,
+        and every reply of the turn shares its accounts, as the replies of one SDK send do.
+        """
+        if self._reply_to is None:
+            self._reply_to = TurnContext.get_conversation_reference(self.activity)
+        output = [_stamped(_shallow(activity), self._reply_to) for activity in activities]
         sends_message = any(activity.type != ActivityTypes.trace for activity in output)
 
         async def logic() -> list[Any]:
@@ -78,6 +93,7 @@ class MembershipTurnContext(TurnContext):
         self._on_delete_activity.clear()
         self.buffered_reply_activities: list[Activity] = []
         self._activity = None
+        self._reply_to = None
 
 
 async def _handlers_from(
@@ -85,6 +101,16 @@ async def _handlers_from(
 ) -> None:
     if i < len(handlers):
         await handlers[i](context, arg, partial(_handlers_from, context, handlers, arg, i + 1))
+
+
+def _shallow(activity: Activity) -> Activity:
+    """``copy.copy(activity)`` without the generic reduce protocol: a schema model is a plain
+    instance (no slots, no copy hooks), so a copy is a new instance with the same attributes."""
+    if not isinstance(activity, Model):
+        return copy(activity)
+    twin: Activity = object.__new__(type(activity))
+    twin.__dict__.update(activity.__dict__)
+    return twin
 
 
 def _stamped(activity: Activity, reference: Any) -> Activity:

@@ -55,6 +55,10 @@ async def test_expect_replies_buffers_addressed_copies_and_leaves_the_original_a
         assert reply.input_hint == "acceptingInput"
         assert reply.attachments[0].content.buttons[0].value == "Renew"
     assert card.conversation is None and card.recipient is None and card.reply_to_id is None
+    # The addresses are copies: a reply's accounts are not the incoming activity's.
+    incoming = context.activity
+    assert replies[0].recipient is not incoming.from_property
+    assert replies[0].conversation is not incoming.conversation
     assert context.responded
 
 
