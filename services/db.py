@@ -14,11 +14,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import QueuePool
@@ -35,6 +36,7 @@ __all__ = [
     "run_sync",
     "upgrade",
     "upgrade_async",
+    "waiting_sqlite",
 ]
 
 logger = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = POOL_SIZE) -
         pool_timeout=60,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    _Waiting(engine)
     return engine
 
 
@@ -92,6 +95,43 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+class _Waiting:
+    """Which SQLite connection waits in the pool, told by the pool's own events: the one
+    given back (``checkin``) until it is taken again, or closed, or invalidated."""
+
+    _of: ClassVar[WeakKeyDictionary[Engine, _Waiting]] = WeakKeyDictionary()
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.connection: Any = None  # the driver's connection (``sqlite_driver._Connection``)
+        sync = engine.sync_engine
+        event.listen(sync, "checkin", self._given_back)
+        for taken in ("checkout", "close", "detach", "invalidate", "soft_invalidate"):
+            event.listen(sync, taken, self._taken)
+        _Waiting._of[sync] = self
+
+    def _given_back(self, dbapi_connection: Any, _record: object) -> None:
+        self.connection = getattr(dbapi_connection, "_connection", None)
+
+    def _taken(self, *_: object) -> None:
+        self.connection = None
+
+
+def waiting_sqlite(engine: AsyncEngine) -> Any:
+    """The SQLite engine's one connection (``sqlite_driver``'s, ``.sqlite`` the ``sqlite3``
+    one) while it waits in the pool, else None (taken, not opened yet, or not SQLite).
+
+    Synchronous work that leaves it as it found it (no transaction open) may use it in
+    place of a checkout: the inline driver never gives up the event loop, so nothing can
+    take the connection meanwhile, and a checkout and its return, with the pool's events and
+    reset, cost more than a state read (issue 9, decision 0011 lever 23).
+    """
+    waiting = _Waiting._of.get(engine.sync_engine)
+    if waiting is None or waiting.connection is None:
+        return None
+    pool = engine.sync_engine.pool
+    return waiting.connection if isinstance(pool, QueuePool) and pool.checkedin() else None
 
 
 @asynccontextmanager

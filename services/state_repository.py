@@ -238,6 +238,11 @@ class SqlAlchemyStateRepository:
             await db.run_sync(self._engine, self._run, self._driver.delete, list(keys))
 
     def _run(self, statement: Callable[[Any, Any], Any], argument: Any) -> Any:
+        # SQLite's connection where it waits, if it does: each statement commits or rolls
+        # back before it returns, leaving it as it was (``db.waiting_sqlite``).
+        waiting = db.waiting_sqlite(self._engine)
+        if waiting is not None:
+            return statement(waiting, argument)
         # A connection from the pool, given back before this returns (in this task: see
         # ``services.db.connect`` for why that matters).
         pooled = self._engine.sync_engine.raw_connection()

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.util.concurrency import in_greenlet
 
 from services import db
+from services.errors import StorageConflict
 from services.state_repository import SqlAlchemyStateRepository
 from services.unit_of_work import UnitOfWorkFactory, rows, shared_unit
 
@@ -92,3 +94,78 @@ async def test_on_sqlite_the_reads_of_a_shared_unit_run_outside_a_greenlet(
         await engine.dispose()
 
     assert found == [False, False, False]
+
+
+def _count_checkouts(engine: Any) -> list[int]:
+    checkouts = [0]
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def count(*_: object) -> None:
+        checkouts[0] += 1
+
+    return checkouts
+
+
+async def test_on_sqlite_state_reads_and_writes_use_the_waiting_connection_and_are_durable(
+    sqlite_url: str,
+) -> None:
+    engine = db.create_engine(sqlite_url)
+    repository = SqlAlchemyStateRepository(engine)
+    try:
+        first = await repository.write({"conv/1": ('{"step":1}', None)})  # opens the connection
+        checkouts = _count_checkouts(engine)
+        second = await repository.write({"conv/1": ('{"step":2}', first["conv/1"])})
+        with pytest.raises(StorageConflict):  # a stale etag is still refused
+            await repository.write({"conv/1": ('{"step":3}', first["conv/1"])})
+        found = await repository.read(["conv/1"])
+    finally:
+        await engine.dispose()
+
+    assert checkouts[0] == 0
+    assert found["conv/1"].document == '{"step":2}'
+    assert found["conv/1"].etag == second["conv/1"]
+    reopened = db.create_engine(sqlite_url)  # as the next process sees the file
+    try:
+        again = await SqlAlchemyStateRepository(reopened).read(["conv/1"])
+    finally:
+        await reopened.dispose()
+    assert (again["conv/1"].document, again["conv/1"].etag) == ('{"step":2}', second["conv/1"])
+
+
+async def test_on_sqlite_a_state_write_never_commits_a_unit_of_works_pending_write(
+    sqlite_url: str,
+) -> None:
+    engine = db.create_engine(sqlite_url)
+    repository = SqlAlchemyStateRepository(engine)
+    await repository.write({"conv/1": ('{"step":1}', None)})
+    try:
+        async with UnitOfWorkFactory(engine)() as unit:  # a service, part-way through
+            await unit.session.execute(
+                text("UPDATE bot_state SET document = :half WHERE key = 'conv/1'"),
+                {"half": '{"half":1}'},
+            )
+            writer = asyncio.create_task(repository.write({"conv/2": ('{"step":1}', None)}))
+            await asyncio.sleep(0.05)
+            assert not writer.done()  # it waits for the connection instead of using it
+        await writer  # the unit ended without committing
+        found = await repository.read(["conv/1", "conv/2"])
+    finally:
+        await engine.dispose()
+
+    assert found["conv/1"].document == '{"step":1}'
+    assert found["conv/2"].document == '{"step":1}'
+
+
+async def test_on_sqlite_the_state_survives_the_connection_being_closed(sqlite_url: str) -> None:
+    engine = db.create_engine(sqlite_url)
+    repository = SqlAlchemyStateRepository(engine)
+    try:
+        written = await repository.write({"conv/1": ('{"step":1}', None)})
+        await engine.dispose()  # closes the waiting connection
+        assert db.waiting_sqlite(engine) is None
+        await repository.write({"conv/1": ('{"step":2}', written["conv/1"])})
+        found = await repository.read(["conv/1"])
+    finally:
+        await engine.dispose()
+
+    assert found["conv/1"].document == '{"step":2}'
