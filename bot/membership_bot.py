@@ -38,7 +38,7 @@ from botbuilder.core import (
     UserState,
 )
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.dialogs import Dialog, DialogSet, DialogTurnStatus
+from botbuilder.dialogs import Dialog, DialogTurnStatus
 from botbuilder.schema import ActivityTypes, ChannelAccount
 from botframework.connector import Channels
 
@@ -46,6 +46,7 @@ from bot.help_desk import HANDOFF_STATUS, TeamsHelpDesk
 from bot.proactive import CHANNEL, ReferenceKeeper
 from bot.state import TurnStates
 from bot.transcript import TranscriptRecorder
+from dialogs.contexts import LeanDialogSet
 from dialogs.texts import resolve_locale, texts
 from services.i18n import N_
 
@@ -87,7 +88,7 @@ class MembershipBot(TeamsActivityHandler):
         self._transcript = transcript
         self._dialog = dialog
         self._dialog_state = conversation_state.create_property("DialogState")
-        self._dialogs = DialogSet(self._dialog_state)
+        self._dialogs = LeanDialogSet(self._dialog_state)
         self._dialogs.add(dialog)
         self._greeted = conversation_state.create_property("Greeted")
         self.user_profile = user_state.create_property("UserProfile")

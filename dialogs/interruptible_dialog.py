@@ -14,10 +14,11 @@ journey or prompt is active, and no step ever checks for one.
 from __future__ import annotations
 
 from botbuilder.core import StatePropertyAccessor, TurnContext
-from botbuilder.dialogs import ComponentDialog, DialogContext, DialogTurnResult, DialogTurnStatus
+from botbuilder.dialogs import DialogContext, DialogTurnResult, DialogTurnStatus
 from botbuilder.schema import ActivityTypes
 
 from dialogs.cards import Option, ReminderAction, card_action
+from dialogs.contexts import Component
 from dialogs.handoff_dialog import (
     answer_handoff_action,
     ask_for_person,
@@ -50,7 +51,7 @@ HELP_TEXT = N_(
 )
 
 
-class InterruptibleDialog(ComponentDialog):
+class InterruptibleDialog(Component):
     """A component dialog that answers the interruptions before its active step sees them."""
 
     def __init__(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from botbuilder.core import TurnContext
-from botbuilder.dialogs import ComponentDialog
 
+from dialogs.contexts import Component
 from dialogs.people import JourneyServices, Member
 from dialogs.texts import texts
 from services.i18n import N_
@@ -28,7 +28,7 @@ STEP_NAMES = {
 }
 
 
-class JourneyDialog(ComponentDialog):
+class JourneyDialog(Component):
     """A journey that needs to know who the user is and which organization they act for."""
 
     def __init__(self, dialog_id: str, services: JourneyServices) -> None:

@@ -21,12 +21,12 @@ import logging
 
 from botbuilder.core import MessageFactory
 from botbuilder.dialogs import (
-    ComponentDialog,
     DialogTurnResult,
     WaterfallStepContext,
 )
 from botbuilder.dialogs.prompts import OAuthPrompt, OAuthPromptSettings, PromptOptions
 
+from dialogs.contexts import Component
 from dialogs.people import JourneyServices
 from dialogs.texts import texts, turn_locale
 from dialogs.waterfall import Waterfall
@@ -45,7 +45,7 @@ SIGN_IN_BUTTON = N_("Sign in")
 _TIMEOUT_MS = 5 * 60 * 1000  # how long the prompt waits for the sign-in to finish
 
 
-class SignInDialog(ComponentDialog):
+class SignInDialog(Component):
     """Get the user's token through the OAuth connection and tell the identity service.
 
     Ends with True when the identity service now knows the user, False otherwise (after saying

@@ -1,4 +1,5 @@
-"""The waterfall every dialog here runs: the SDK's, with run ids that cost no system call."""
+"""The waterfall every dialog here runs: the SDK's, with run ids that cost no system call and
+lean step contexts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import random
 import uuid
 
 from botbuilder.dialogs import DialogContext, DialogReason, DialogTurnResult, WaterfallDialog
+
+from dialogs.contexts import LeanStepContext
 
 __all__ = ["Waterfall"]
 
@@ -21,7 +24,11 @@ class Waterfall(WaterfallDialog):
     apart and is no secret: a version-4 UUID from ``random`` does that without a system
     call (``uuid4`` reads the kernel's random pool each time).
 
-    Everything else is the SDK's: this is its ``begin_dialog`` with the id changed.
+    Each step's context is a ``LeanStepContext`` (``dialogs/contexts.py``): no memory-scope
+    manager until one is asked for.
+
+    Everything else is the SDK's: ``begin_dialog`` and ``run_step`` are its own with the id
+    and the step context's class changed.
     """
 
     async def begin_dialog(
@@ -38,3 +45,19 @@ class Waterfall(WaterfallDialog):
             "WaterfallStart", {"DialogId": self.id, "InstanceId": instance_id}
         )
         return await self.run_step(dialog_context, 0, DialogReason.BeginCalled, None)
+
+    async def run_step(
+        self, dialog_context: DialogContext, index: int, reason: DialogReason, result: object
+    ) -> DialogTurnResult:
+        if not dialog_context:
+            raise TypeError("WaterfallDialog.run_steps(): dialog_context cannot be None.")
+        if index < len(self._steps):
+            state = dialog_context.active_dialog.state
+            state[self.StepIndex] = index
+            options = state[self.PersistedOptions]
+            values = state[self.PersistedValues]
+            step_context = LeanStepContext(
+                self, dialog_context, options, values, index, reason, result
+            )
+            return await self.on_step(step_context)
+        return await dialog_context.end_dialog(result)
