@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.schema import Activity
+from botframework.connector import Channels
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AuthenticateRequestResult,
@@ -178,18 +179,47 @@ class CachingBotFrameworkAuthentication(BotFrameworkAuthentication):
         self._connectors = _LruCache()
         self._token_clients = _LruCache()
         self._accepted = accepted if accepted is not None else AcceptedTokens()
+        self._anonymous: _Accepted | None = None
 
     async def authenticate_request(
         self, activity: Activity, auth_header: str
     ) -> AuthenticateRequestResult:
         """Validate the inbound request (or reuse an earlier acceptance of the same one)."""
-        if not auth_header:  # the anonymous path (no app id), or a refusal: the SDK decides
-            return await self._authenticate_fully(activity, auth_header)
+        if not auth_header:
+            return await self._authenticate_anonymous(activity)
         key = self._accepted.key(activity, auth_header)
         result = self._accepted.get(key)
         if result is None:
             result = await self._authenticate_fully(activity, auth_header)
             self._accepted.remember(key, result)
+        return result
+
+    async def _authenticate_anonymous(self, activity: Activity) -> AuthenticateRequestResult:
+        """A request without a token: refused when an app id is configured (every time, by the
+        SDK), anonymous otherwise.
+
+        The SDK's anonymous verdict depends only on the configuration, except for the
+        Emulator's skill calls: once it has said "anonymous", a fresh copy of that result
+        answers the next requests, without the ten objects it builds to say it again.
+        """
+        if self._anonymous is not None and activity.channel_id != Channels.emulator:
+            return self._anonymous.result()
+        result = await self._authenticate_fully(activity, "")
+        identity = result.claims_identity
+        if (
+            activity.channel_id != Channels.emulator
+            and identity is not None
+            and identity.authentication_type == AuthenticationConstants.ANONYMOUS_AUTH_TYPE
+            and not identity.claims
+        ):
+            self._anonymous = _Accepted(
+                claims={},
+                authentication_type=identity.authentication_type,
+                audience=result.audience,
+                caller_id=result.caller_id,
+                connector_factory=result.connector_factory,
+                trusted_until=float("inf"),  # the configuration does not change
+            )
         return result
 
     async def _authenticate_fully(

@@ -262,7 +262,22 @@ async def test_without_an_app_id_requests_without_a_token_stay_anonymous() -> No
 
     assert [r.claims_identity.authentication_type for r in results] == ["anonymous"] * 3
     assert all(r.claims_identity.claims == {} and r.caller_id is None for r in results)
-    assert sdk.outcomes == ["accepted"] * 3 + ["refused"]
+    assert all(r.claims_identity.is_authenticated for r in results)  # as the SDK marks it
+    assert [outcome_fields(r) for r in results[1:]] == [outcome_fields(results[0])] * 2
+    assert results[1].claims_identity is not results[2].claims_identity  # each its own
+    # The SDK said "anonymous" once; its verdict is reused, a token is still checked.
+    assert sdk.outcomes == ["accepted", "refused"]
+
+
+async def test_without_an_app_id_the_emulators_requests_always_go_to_the_sdk() -> None:
+    sdk = sdk_authentication(app_id="")
+    authentication = CachingBotFrameworkAuthentication(sdk)
+
+    for _ in range(2):
+        result = await authentication.authenticate_request(activity("emulator"), "")
+        assert result.claims_identity.authentication_type == "anonymous"
+
+    assert sdk.outcomes == ["accepted"] * 2
 
 
 async def test_with_an_app_id_a_request_without_a_token_is_refused_every_time() -> None:
