@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import json
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -60,7 +61,7 @@ def dumps(value: Any) -> bytes:
 
 def _default(value: Any) -> Any:
     if isinstance(value, Model):
-        return _encoded(value)
+        return _model(value, _for_encoder)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dt.datetime):
@@ -85,32 +86,24 @@ def _written(kind: Any) -> tuple[tuple[str, str, str], ...]:
     return found
 
 
-def _encoded(model: Model) -> dict[str, Any]:
-    """``_model`` for ``dumps``: one level, the values left to the encoder but for dates."""
+def _for_encoder(value: Any, kind: str) -> Any:
+    """An attribute's value as the encoder can take it: dates converted, the rest as is."""
+    return _iso(value) if kind == "iso-8601" else value
+
+
+def _model(model: Model, convert: Callable[[Any, str], Any] | None = None) -> dict[str, Any]:
+    """The model's attributes under their JSON names, each converted by its declared type
+    (``_typed``, all the way down; ``dumps`` passes ``_for_encoder`` for one level)."""
+    convert = convert or _typed
     out: dict[str, Any] = {}
     for attr, key, kind in _written(type(model)):
         value = getattr(model, attr, None)
         if value is None:
             continue
-        if not key:
-            out.update({str(k): v for k, v in value.items()})
+        if not key:  # additional properties are merged into the object
+            out.update({str(k): convert(v, "object") for k, v in value.items()})
         else:
-            out[key] = _iso(value) if kind == "iso-8601" else value
-    return out
-
-
-def _model(model: Model) -> dict[str, Any]:
-    """The model's attributes under their JSON names, each converted by its declared type,
-    all the way down."""
-    out: dict[str, Any] = {}
-    for attr, key, kind in _written(type(model)):
-        value = getattr(model, attr, None)
-        if value is None:
-            continue
-        if not key:
-            out.update({str(k): _typed(v, "object") for k, v in value.items()})
-        else:
-            out[key] = _typed(value, kind)
+            out[key] = convert(value, kind)
     return out
 
 
