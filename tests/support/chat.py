@@ -8,6 +8,7 @@ from typing import Any
 from botbuilder.core import Storage
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.core.teams import TeamsSSOTokenExchangeMiddleware
+from botbuilder.dialogs import ComponentDialog, Dialog
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
 
 from bot.adapter import on_turn_error
@@ -16,7 +17,7 @@ from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
 
-__all__ = ["Chat", "Reply", "build_bot"]
+__all__ = ["Chat", "Reply", "build_bot", "dialog_tree"]
 
 
 def build_bot(
@@ -29,6 +30,16 @@ def build_bot(
         user_state.create_property("UserProfile"), services, sign_in_connection=sign_in_connection
     )
     return MembershipBot(storage, conversation_state, user_state, dialog)
+
+
+def dialog_tree(dialog: Dialog) -> list[Dialog]:
+    """``dialog`` and every dialog inside it, through the component dialogs' sets (the SDK
+    has no walker)."""
+    found = [dialog]
+    if isinstance(dialog, ComponentDialog):
+        for inner in dialog._dialogs._dialogs.values():
+            found += dialog_tree(inner)
+    return found
 
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"

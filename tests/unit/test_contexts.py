@@ -11,7 +11,6 @@ from botbuilder.core import ConversationState, MemoryStorage, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import (
     ComponentDialog,
-    Dialog,
     DialogInstance,
     DialogReason,
     DialogState,
@@ -25,7 +24,7 @@ from botbuilder.schema import Activity
 
 from dialogs.contexts import Component, LeanDialogContext, LeanDialogSet
 from dialogs.waterfall import Waterfall
-from tests.support.chat import Chat, build_bot
+from tests.support.chat import Chat, build_bot, dialog_tree
 
 
 @contextmanager
@@ -74,18 +73,10 @@ async def test_a_lean_context_still_has_its_memory_scopes_when_asked() -> None:
     assert manager.get_memory_snapshot() is not None  # its scopes read this context
 
 
-def _components(dialog: Dialog) -> list[Dialog]:
-    found = [dialog] if isinstance(dialog, ComponentDialog) else []
-    if isinstance(dialog, ComponentDialog):
-        for inner in dialog._dialogs._dialogs.values():  # the SDK has no walker
-            found += _components(inner)
-    return found
-
-
 def test_every_component_dialog_of_the_bot_has_lean_inner_contexts(journey_services: Any) -> None:
     bot = build_bot(MemoryStorage(), journey_services)
 
-    components = _components(bot._dialog)
+    components = [d for d in dialog_tree(bot._dialog) if isinstance(d, ComponentDialog)]
 
     assert len(components) > 5
     assert [c.id for c in components if not isinstance(c, Component)] == []

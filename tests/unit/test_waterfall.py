@@ -13,8 +13,6 @@ from botbuilder.core import (
 )
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import (
-    ComponentDialog,
-    Dialog,
     DialogSet,
     DialogTurnResult,
     DialogTurnStatus,
@@ -25,7 +23,7 @@ from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 from botbuilder.schema import Activity
 
 from dialogs.waterfall import Waterfall
-from tests.support.chat import build_bot
+from tests.support.chat import build_bot, dialog_tree
 
 
 class Telemetry(NullTelemetryClient):  # type: ignore[misc]
@@ -82,20 +80,12 @@ async def test_a_run_keeps_its_options_and_values_and_each_run_has_its_own_id() 
     assert starts == [{"DialogId": "ask", "InstanceId": str(run_id)} for run_id in ids]
 
 
-def _waterfalls(dialog: Dialog) -> list[Dialog]:
-    found = [dialog] if isinstance(dialog, WaterfallDialog) else []
-    if isinstance(dialog, ComponentDialog):
-        for inner in dialog._dialogs._dialogs.values():  # the SDK has no walker
-            found += _waterfalls(inner)
-    return found
-
-
 def test_every_waterfall_of_the_bot_is_a_waterfall_without_the_system_calls(
     journey_services: Any,
 ) -> None:
     bot = build_bot(MemoryStorage(), journey_services)
 
-    waterfalls = _waterfalls(bot._dialog)
+    waterfalls = [d for d in dialog_tree(bot._dialog) if isinstance(d, WaterfallDialog)]
 
     assert len(waterfalls) > 10
     assert [w.id for w in waterfalls if type(w) is not Waterfall] == []
