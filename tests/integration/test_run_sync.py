@@ -18,6 +18,7 @@ from services import db
 from services.errors import StorageConflict
 from services.state_repository import SqlAlchemyStateRepository
 from services.unit_of_work import UnitOfWorkFactory, rows, shared_unit
+from tests.support.pool import count_checkouts
 
 _PROBE = select(func.probe().label("probe"))
 
@@ -96,16 +97,6 @@ async def test_on_sqlite_the_reads_of_a_shared_unit_run_outside_a_greenlet(
     assert found == [False, False, False]
 
 
-def _count_checkouts(engine: Any) -> list[int]:
-    checkouts = [0]
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def count(*_: object) -> None:
-        checkouts[0] += 1
-
-    return checkouts
-
-
 async def test_on_sqlite_state_reads_and_writes_use_the_waiting_connection_and_are_durable(
     sqlite_url: str,
 ) -> None:
@@ -113,7 +104,7 @@ async def test_on_sqlite_state_reads_and_writes_use_the_waiting_connection_and_a
     repository = SqlAlchemyStateRepository(engine)
     try:
         first = await repository.write({"conv/1": ('{"step":1}', None)})  # opens the connection
-        checkouts = _count_checkouts(engine)
+        checkouts = count_checkouts(engine)
         second = await repository.write({"conv/1": ('{"step":2}', first["conv/1"])})
         with pytest.raises(StorageConflict):  # a stale etag is still refused
             await repository.write({"conv/1": ('{"step":3}', first["conv/1"])})

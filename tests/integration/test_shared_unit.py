@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, select, update
 
 from services import db
 from services.clock import FixedClock
@@ -15,6 +15,7 @@ from services.membership import Actor, MembershipService
 from services.reminders import SqlReminders
 from services.tables import OrganizationRow
 from services.unit_of_work import ReadOnlyUnit, UnitOfWorkFactory, shared_unit
+from tests.support.pool import count_checkouts
 
 MEI = Actor(id="mei.lin", name="林美玲 Mei Lin")
 
@@ -36,19 +37,9 @@ async def services(engine):
     )
 
 
-def _count_checkouts(engine) -> list[int]:
-    checkouts = [0]
-
-    def count(*_: object) -> None:
-        checkouts[0] += 1
-
-    event.listen(engine.sync_engine, "checkout", count)
-    return checkouts
-
-
 async def test_reads_inside_one_block_use_one_connection_and_outside_one_each(engine, services):
     membership, reminders = services
-    checkouts = _count_checkouts(engine)
+    checkouts = count_checkouts(engine)
 
     async with shared_unit():
         inside = await membership.status("northwind")
@@ -127,7 +118,7 @@ async def test_a_service_reading_through_its_session_shares_the_blocks_one_conne
 ):
     membership, _ = services
     units = UnitOfWorkFactory(engine)
-    checkouts = _count_checkouts(engine)
+    checkouts = count_checkouts(engine)
 
     async def legal_name() -> str | None:
         async with units() as unit:
