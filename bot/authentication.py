@@ -202,12 +202,13 @@ class CachingBotFrameworkAuthentication(BotFrameworkAuthentication):
         Emulator's skill calls: once it has said "anonymous", a fresh copy of that result
         answers the next requests, without the ten objects it builds to say it again.
         """
-        if self._anonymous is not None and activity.channel_id != Channels.emulator:
+        reusable = activity.channel_id != Channels.emulator
+        if reusable and self._anonymous is not None:
             return self._anonymous.result()
         result = await self._authenticate_fully(activity, "")
         identity = result.claims_identity
         if (
-            activity.channel_id != Channels.emulator
+            reusable
             and identity is not None
             and identity.authentication_type == AuthenticationConstants.ANONYMOUS_AUTH_TYPE
             and not identity.claims
