@@ -1,6 +1,7 @@
 # membership-bot: the commands that matter on a fresh machine.
 #   make run    install, migrate, and serve the bot on its embedded defaults (SQLite, loopback)
 #   make test   install what the tests need, then run the whole suite
+#   make test-clock   the whole suite at two other wall-clock times (CI runs it too)
 #   make bench  measure the turn path against a bare handler and the stock SDK wiring
 
 PYTHON ?= python3
@@ -11,7 +12,7 @@ WEBCHAT_JS := var/webchat/webchat.js
 APP_MANIFEST_VERSION := 1.1.2
 TEAMS_SCHEMAS := var/app-manifest/teams
 
-.PHONY: run test bench lint messages webchat teams-schemas system-deps clean
+.PHONY: run test test-clock bench lint messages webchat teams-schemas system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +60,12 @@ system-deps:
 
 test: $(VENV)/.installed-test $(WEBCHAT_JS) $(TEAMS_SCHEMAS)/.version-$(APP_MANIFEST_VERSION) system-deps
 	$(BIN)/pytest
+
+# The whole suite again at two other wall-clock times (tests/conftest.py, --fake-now): a test
+# that depends on the day or the hour fails here whenever the real time happens to suit it.
+test-clock: $(VENV)/.installed-test $(WEBCHAT_JS) $(TEAMS_SCHEMAS)/.version-$(APP_MANIFEST_VERSION) system-deps
+	$(BIN)/pytest --fake-now=weekday-noon
+	$(BIN)/pytest --fake-now=sunday-night
 
 bench: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench

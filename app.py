@@ -59,7 +59,7 @@ from services.benefits import (
     Payment,
 )
 from services.catalog import SHIPPED_CATALOG, Catalog, CatalogError, CatalogStore, load_catalog_file
-from services.clock import SystemClock
+from services.clock import Clock, SystemClock
 from services.contact_verification import (
     Confirmation,
     ContactVerification,
@@ -120,7 +120,7 @@ class _Database:
     """The database parts a background task of this app needs (when the app owns them)."""
 
     units: UnitOfWorkFactory
-    clock: SystemClock
+    clock: Clock
 
 
 SERVICES = web.AppKey("services", Services)
@@ -129,12 +129,20 @@ _KEEPER = web.AppKey("keeper", ReferenceKeeper)
 _ORDER_PAID = web.AppKey("order_paid", OrderPaidNotifier)
 _CONTACT_CONFIRMED = web.AppKey("contact_confirmed", ContactConfirmedNotifier)
 _HELP_DESK = web.AppKey("help_desk", TeamsHelpDesk)
+_CLOCK = web.AppKey("clock", Clock)
 _HTTP_TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> web.Application:
-    """Build the web application for ``settings``; with ``services``, use those instead."""
+def create_app(
+    settings: Settings, services: Services | None = None, *, clock: Clock | None = None
+) -> web.Application:
+    """Build the web application for ``settings``; with ``services``, use those instead.
+
+    ``clock`` tells every part of the app the time (the machine's unless given): tests pass a
+    fixed one, so that nothing they check depends on the day or the hour they run.
+    """
     app = web.Application(client_max_size=settings.max_body_bytes)
+    app[_CLOCK] = clock or SystemClock()
     app[ADAPTER] = create_adapter(settings)
     if services is None:
         app.cleanup_ctx.append(_database(settings))
@@ -172,7 +180,7 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
     async def database(app: web.Application) -> AsyncIterator[None]:
         engine = db.create_engine(settings.database_url, pool_size=settings.database_pool_size)
         units = UnitOfWorkFactory(engine)
-        clock = SystemClock()
+        clock = app[_CLOCK]
         queued = asyncio.Event()  # set when this instance queues an email: send it now
         stop = asyncio.Event()
         async with aiohttp.ClientSession(timeout=_HTTP_TIMEOUT) as http:
@@ -215,9 +223,7 @@ def _database(settings: Settings) -> Callable[[web.Application], AsyncIterator[N
     return database
 
 
-def _handoff_service(
-    settings: Settings, units: UnitOfWorkFactory, clock: SystemClock
-) -> HandoffService:
+def _handoff_service(settings: Settings, units: UnitOfWorkFactory, clock: Clock) -> HandoffService:
     # About ten turns of the chat: a user's line and the bot's answer each.
     return HandoffService(
         units,
@@ -233,14 +239,14 @@ def _benefits_of(app: web.Application) -> BenefitsService | None:
     return services.benefits if services is not None else None
 
 
-def _catalogs(settings: Settings, units: UnitOfWorkFactory, clock: SystemClock) -> CatalogStore:
+def _catalogs(settings: Settings, units: UnitOfWorkFactory, clock: Clock) -> CatalogStore:
     return CatalogStore(units, clock, fallback=settings.catalog_file or SHIPPED_CATALOG)
 
 
 def _benefits_service(
     settings: Settings,
     units: UnitOfWorkFactory,
-    clock: SystemClock,
+    clock: Clock,
     listener: OrderPaidListener | None,
 ) -> BenefitsService:
     return BenefitsService(units, clock, _catalogs(settings, units, clock), listener=listener)
@@ -284,7 +290,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
                 app[ADAPTER],
                 settings.microsoft_app_id,
                 keeper,
-                SystemClock(),
+                app[_CLOCK],
                 transcript=transcript,
                 resume=lambda context: app[BOT].resume(context),  # the bot is built below
                 asked=conversation_state.create_property("HelpDeskAsked"),
@@ -326,7 +332,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
 def _reminder_runner(
     settings: Settings,
     units: UnitOfWorkFactory,
-    clock: SystemClock,
+    clock: Clock,
     adapter: MembershipAdapter,
     keeper: ReferenceKeeper,
 ) -> ReminderRunner:

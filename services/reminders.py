@@ -25,6 +25,10 @@ soon as it is due, with ``next_attempt_at`` at the next such moment; the sender 
 window again when it takes the claim (the recipient's zone may have changed) and puts it back
 until then if needed. A deferral is not an attempt.
 
+**A person has the chat.** While a help-desk agent has a recipient's request (a claimed
+ticket), a chat reminder would land in the middle of their conversation with the agent: it is
+held, ``HANDOFF_HOLD`` at a time, and goes out once the chat is handed back.
+
 **Exactly once.** Each (organization, term, threshold, recipient) is a row of
 ``reminder_deliveries`` under a unique key, inserted with ``INSERT … ON CONFLICT DO NOTHING``,
 so two instances scanning at once schedule it once. A sender then takes one due row at a time
@@ -66,6 +70,8 @@ from services.conversations import (
     StoredReference,
 )
 from services.emails import EmailComposer, RenewalReminderEmail
+from services.handoff import TicketStatus
+from services.handoff_tables import HandoffTicketRow
 from services.i18n import Locale, normalize_locale
 from services.leases import claim_next, rowcount
 from services.membership import Source, Step, StepState
@@ -84,6 +90,7 @@ from services.unit_of_work import UnitOfWork, insert_for, rows
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "HANDOFF_HOLD",
     "SNOOZE",
     "Channel",
     "DeliveryResult",
@@ -112,6 +119,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLDS: tuple[int, ...] = (90, 60, 30, 7, 1, 0, -7)
 SNOOZE = timedelta(days=3)
+HANDOFF_HOLD = timedelta(minutes=1)  # a chat reminder waits this long, again, while a person helps
 WORKDAY_START = time(9)
 WORKDAY_END = time(17)
 CONTACT_PREFIX = "contact:"
@@ -311,6 +319,17 @@ def _zone(name: str | None, default: str) -> ZoneInfo:
             with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
                 return ZoneInfo(candidate)
     return ZoneInfo("UTC")
+
+
+async def _with_a_person(session: AsyncSession, user_id: str) -> bool:
+    """Whether a help-desk agent has ``user_id``'s request now (their chat is with a person)."""
+    claimed = await session.scalar(
+        select(HandoffTicketRow.id).where(
+            HandoffTicketRow.active_requester == user_id,
+            HandoffTicketRow.status == TicketStatus.CLAIMED.value,
+        )
+    )
+    return claimed is not None
 
 
 def _utc(moment: datetime) -> datetime:
@@ -927,6 +946,8 @@ class ReminderRunner:
         window = next_window(start, zone)
         if window > now:
             return window
+        if recipient.reference is not None and await _with_a_person(session, recipient.id):
+            return now + HANDOFF_HOLD
         steps = {
             row.step: row.state
             for row in await session.execute(

@@ -4,6 +4,12 @@ PostgreSQL comes from ``TEST_DATABASE_URL`` when set, else from a throwaway clus
 once per test session from the server binaries on this machine. Each test gets a database of
 its own. Where there is no PostgreSQL at all, its tests skip with the reason, except under CI
 (``CI=true``), where they fail instead: CI must run them.
+
+``--fake-now`` runs the whole suite as if the wall clock said another time (``time-machine``,
+ticking), in this process and in every Python process a test starts
+(``tests/support/faketime/sitecustomize.py``): ``weekday-noon`` (12:00 UTC of the next working
+day), ``sunday-night`` (23:30 UTC of the next Sunday) or an ISO 8601 instant. ``make
+test-clock`` runs the suite at the first two: no test may depend on the day or the hour.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -21,7 +28,7 @@ from aiohttp import web
 from sqlalchemy.engine import make_url
 
 from services import db
-from services.clock import FixedClock
+from services.clock import Clock, FixedClock
 from services.contact_verification import EmailContactVerification
 from services.demo_data import load_demo
 from services.emails import EmailComposer
@@ -30,6 +37,58 @@ from services.membership import MembershipService
 from services.settings import Settings
 from services.unit_of_work import UnitOfWorkFactory
 from tests.support.postgres import PostgresUnavailable, throwaway_cluster
+
+if TYPE_CHECKING:
+    from dialogs.people import JourneyServices
+
+
+_FAKE_TIME = Path(__file__).parent / "support" / "faketime"
+_TIME_OFFSET = "MEMBERSHIP_BOT_TEST_TIME_OFFSET"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fake-now",
+        default=None,
+        help="run as if the wall clock said this: weekday-noon, sunday-night or an ISO instant",
+    )
+
+
+def fake_instant(spec: str, real: datetime) -> datetime:
+    """The instant ``--fake-now`` names, seen from the real one (at most a week away)."""
+    day: date = real.date()
+    if spec == "weekday-noon":
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(12), UTC)
+    if spec == "sunday-night":
+        while day.weekday() != 6:
+            day += timedelta(days=1)
+        return datetime.combine(day, time(23, 30), UTC)
+    instant = datetime.fromisoformat(spec)
+    return instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("--fake-now")
+    if not spec:
+        return
+    import time_machine
+
+    real = datetime.now(UTC)
+    instant = fake_instant(spec, real)
+    time_machine.travel(instant, tick=True).start()
+    # Server processes and command-line runs the tests start move by the same offset.
+    os.environ[_TIME_OFFSET] = str((instant - real).total_seconds())
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, (str(_FAKE_TIME), os.environ.get("PYTHONPATH")))
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if config.getoption("--fake-now"):
+        return f"fake wall clock: {datetime.now(UTC):%A %Y-%m-%d %H:%M} UTC (time-machine)"
+    return None
 
 
 def free_port() -> int:
@@ -111,15 +170,21 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
     reminders' choices are kept in the same database (``SqlReminders``), and so are the orders and
     benefits (``BenefitsService`` on the shipped catalog).
     """
+    engine = db.create_engine(sqlite_url)
+    units = UnitOfWorkFactory(engine)
+    await load_demo(units, clock)
+    yield journey_services_on(units, clock)
+    await engine.dispose()
+
+
+def journey_services_on(units: UnitOfWorkFactory, clock: Clock) -> JourneyServices:
+    """The journeys' services on ``units``, as ``journey_services`` has them."""
     from dialogs.people import JourneyServices
     from services.benefits import BenefitsService
     from services.catalog import CatalogStore
     from services.reminders import SqlReminders
 
-    engine = db.create_engine(sqlite_url)
-    units = UnitOfWorkFactory(engine)
-    await load_demo(units, clock)
-    yield JourneyServices(
+    return JourneyServices(
         MembershipService(units, clock),
         DirectoryIdentityService.from_file(DEMO_DIRECTORY),
         EmailContactVerification(
@@ -132,12 +197,18 @@ async def journey_services(sqlite_url: str, clock: FixedClock) -> AsyncIterator[
         reminders=SqlReminders(units, clock),
         benefits=BenefitsService(units, clock, CatalogStore(units, clock)),
     )
-    await engine.dispose()
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
-    """Settings for a test app: loopback, the given database, no .env file."""
-    values: dict[str, object] = {"database_url": database_url, "port": 0, "log_level": "WARNING"}
+    """Settings for a test app: loopback, the given database, no .env file.
+
+    The renewal reminders' runner is off unless a test turns it on: it would post whatever is
+    due at the hour the test runs into the conversations under test.
+    """
+    values: dict[str, object] = {
+        "database_url": database_url, "port": 0, "log_level": "WARNING",
+        "reminders_enabled": False,
+    }  # fmt: skip
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -147,17 +218,19 @@ async def serve_app() -> AsyncIterator[object]:
     """Start ``create_app(settings)`` on a free 127.0.0.1 port; return its base URL.
 
     ``settings`` may be a function of the base URL, for settings that name it (the public URL
-    that emailed links start with).
+    that emailed links start with); ``clock``, the app's clock (the machine's by default).
     """
     from app import create_app
 
     runners: list[web.AppRunner] = []
 
-    async def start(settings: Settings | Callable[[str], Settings]) -> str:
+    async def start(
+        settings: Settings | Callable[[str], Settings], *, clock: Clock | None = None
+    ) -> str:
         port = free_port()
         if not isinstance(settings, Settings):
             settings = settings(f"http://127.0.0.1:{port}")
-        runner = web.AppRunner(create_app(settings), access_log=None)
+        runner = web.AppRunner(create_app(settings, clock=clock), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         runners.append(runner)

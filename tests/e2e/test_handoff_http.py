@@ -406,3 +406,41 @@ async def test_an_agent_may_claim_with_an_adaptive_card_action_execute_too(
     claimed = await _service(units).get(ticket.id)
     assert (claimed.status, claimed.agent_name) == (TicketStatus.CLAIMED, "Kenji Sato")
     assert "Claimed by Kenji Sato" in desk.card_text(ticket)
+
+
+async def test_a_reminder_falling_due_while_a_person_helps_arrives_once_the_chat_is_handed_back(
+    http, serve_app, sqlite_url
+):
+    saturday_noon = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # quiet hours: reminders wait
+    clock = FixedClock(saturday_noon)
+    engine = db.create_engine(sqlite_url)
+    await load_demo(UnitOfWorkFactory(engine), clock)  # Ana's membership: 20 days left
+    units = UnitOfWorkFactory(engine)
+    settings = make_settings(sqlite_url, reminders_enabled=True, reminder_interval_seconds=0.1)
+    base_url = await serve_app(settings, clock=clock)
+    async with connector_stand_in() as connector:
+        desk = await _open_desk(http, base_url, connector, sqlite_url)
+        ana = Teams(http, base_url, "ana.silva", connector.url)
+        await ana.send("renew")
+        await ana.send("Talk to a person")
+        ticket = await _ticket_of(units, "ana.silva")
+        await desk.click(ticket, AGENT, "Claim")
+        before = len(connector.activities)
+
+        clock.at = saturday_noon + timedelta(days=2)  # Monday noon: the 30-day reminder is due
+        await asyncio.sleep(1)  # ten passes of the runner
+        while_helped = _in(connector, ana.conversation["id"], before)
+        await desk.click(ticket, AGENT, "Resolve")
+        clock.at += timedelta(minutes=2)
+        await connector.wait_until(
+            lambda: any(
+                "Renewal reminder" in said for said in _in(connector, ana.conversation["id"])
+            )
+        )
+        after = _in(connector, ana.conversation["id"], before)
+    await engine.dispose()
+
+    assert while_helped == []
+    resumed = next(i for i, said in enumerate(after) if said.startswith(RENEW_QUESTION))
+    reminded = [i for i, said in enumerate(after) if "Renewal reminder: Northwind" in said]
+    assert len(reminded) == 1 and reminded[0] > resumed

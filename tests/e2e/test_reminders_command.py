@@ -172,7 +172,9 @@ async def test_the_reminders_runner_starts_and_stops_with_the_service(sqlite_url
     def runners() -> list[asyncio.Task[object]]:
         return [t for t in asyncio.all_tasks() if t.get_name() == "reminder-runner"]
 
-    runner = web.AppRunner(create_app(make_settings(sqlite_url)), access_log=None)
+    runner = web.AppRunner(
+        create_app(make_settings(sqlite_url, reminders_enabled=True)), access_log=None
+    )
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", free_port()).start()

@@ -14,9 +14,11 @@ from services.clock import FixedClock
 from services.conversations import SqlConversationReferences, StoredReference
 from services.demo_data import load_demo
 from services.emails import EmailComposer
+from services.handoff import HandoffService, Ticket, TicketReason
 from services.membership import Actor, MembershipService
 from services.outbox import read_message
 from services.reminders import (
+    HANDOFF_HOLD,
     Channel,
     EmailReminderChannel,
     Failed,
@@ -565,3 +567,50 @@ async def test_a_reminder_goes_to_the_users_latest_active_conversation_of_many(u
     [reminder] = channel.delivered
     assert reminder.recipient.reference is not None
     assert reminder.recipient.reference.conversation_id == "a:newer"
+
+
+async def test_a_reminder_due_while_a_person_has_the_chat_waits_until_it_is_handed_back(
+    units, clock
+):
+    clock.at = at(EXPIRY - timedelta(days=30))  # a Monday, 10:00 in Taipei
+    await expiring(units, clock)
+    await admin(units, clock)
+    desk = HandoffService(units, clock, reraise_after=timedelta(minutes=15))
+    ticket = await _claimed_request(desk, "mei")
+    channel = FakeReminderChannel()
+    reminders = runner(units, clock, channel)
+
+    for _ in range(3):  # an hour with a person: nothing is posted into their conversation
+        await reminders.run_once()
+        clock.at += timedelta(minutes=20)
+    held = list(channel.delivered)
+    await desk.resolve(ticket.id, "29:kenji", is_agent=True)
+    clock.at += HANDOFF_HOLD
+    await reminders.run_once()
+
+    assert held == []
+    assert [reminder.threshold for reminder in channel.delivered] == [30]
+    assert [(row.status, row.attempts) for row in await claims(units)] == [(ReminderStatus.SENT, 1)]
+
+
+async def test_a_request_still_waiting_for_a_person_does_not_hold_the_reminder(units, clock):
+    clock.at = at(EXPIRY - timedelta(days=30))
+    await expiring(units, clock)
+    await admin(units, clock)
+    desk = HandoffService(units, clock, reraise_after=timedelta(minutes=15))
+    await desk.open(
+        "mei", "Mei Lin", "a:mei", "northwind", None, None, TicketReason.ASKED, "zh-TW", []
+    )
+    channel = FakeReminderChannel()
+
+    await runner(units, clock, channel).run_once()
+
+    assert [reminder.threshold for reminder in channel.delivered] == [30]
+
+
+async def _claimed_request(desk: HandoffService, user_id: str) -> Ticket:
+    ticket, _ = await desk.open(
+        user_id, "Mei Lin", f"a:{user_id}", "northwind", "RenewDialog", "renew_confirm",
+        TicketReason.ASKED, "zh-TW", [],
+    )  # fmt: skip
+    return await desk.claim(ticket.id, "29:kenji", "Kenji Sato", is_agent=True)

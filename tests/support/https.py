@@ -43,7 +43,11 @@ class Certificate:
 
 
 def self_signed_certificate(folder: Path) -> Certificate:
-    """Make a certificate that is its own issuer, valid for a day either side of now."""
+    """Make a certificate that is its own issuer, valid for ten days either side of now.
+
+    OpenSSL checks it against the real clock, which a run under ``--fake-now`` (up to a
+    week away) does not move.
+    """
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)
@@ -53,8 +57,8 @@ def self_signed_certificate(folder: Path) -> Certificate:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
+        .not_valid_before(now - timedelta(days=10))
+        .not_valid_after(now + timedelta(days=10))
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
