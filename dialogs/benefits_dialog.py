@@ -36,6 +36,7 @@ from dialogs.cards import (
     offers_card,
     upgrade_card,
 )
+from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices, Member
 from dialogs.prompts import LocalizedTextPrompt, OptionPrompt, ask
@@ -49,9 +50,9 @@ from services.benefits import (
     NotGlobalAdmin,
     UpgradeBlock,
 )
-from services.catalog import ActivationDetail
+from services.catalog import ActivationDetail, LocalizedText
 from services.errors import ViewOnlyRecord
-from services.i18n import N_
+from services.i18n import N_, Locale, translator
 from services.membership import Tier
 
 __all__ = ["ACTIVATE_PREFIX", "BenefitsDialog", "format_price"]
@@ -111,6 +112,11 @@ ROLES_TEXT = N_(
 )
 
 
+def _words(text: LocalizedText) -> dict[str, str]:
+    """A catalog text in each language, to be shown in the language of the moment."""
+    return {locale.value: text.text(locale) for locale in Locale}
+
+
 def format_price(amount: Decimal, currency: str) -> str:
     """A price as people read it: the currency code, then the amount (no cents when whole)."""
     if amount == amount.to_integral_value():
@@ -123,9 +129,9 @@ class BenefitsDialog(JourneyDialog):
 
     HUB = "benefits_hub"
 
-    def __init__(self, services: JourneyServices, create_account_dialog_id: str) -> None:
+    def __init__(self, services: JourneyServices) -> None:
         super().__init__(BenefitsDialog.__name__, services)
-        self._create_account = create_account_dialog_id
+        self.add_dialog(CreateAccountDialog(services))
         self.add_dialog(OptionPrompt(self.HUB))
         self.add_dialog(OptionPrompt("legacy_confirm", yes=renew.CREATE_ACCOUNT_FIRST, no=NOT_NOW))
         self.add_dialog(OptionPrompt("pick", no=NOT_NOW))
@@ -238,10 +244,7 @@ class BenefitsDialog(JourneyDialog):
             ask(
                 N_("Which one would you like?"),
                 choices=[
-                    *(
-                        Option(f"{_TIER_PREFIX}{tier.id}", tier.name.text(locale))
-                        for tier in eligible
-                    ),
+                    *(Option(f"{_TIER_PREFIX}{tier.id}", _words(tier.name)) for tier in eligible),
                     NOT_NOW,
                 ],
             ),
@@ -250,7 +253,7 @@ class BenefitsDialog(JourneyDialog):
     async def tier_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Buy the tier's offer (the Action Pack), or apply for it (a competency)."""
         if step.result == renew.CREATE_ACCOUNT_FIRST.action:
-            return await step.replace_dialog(self._create_account)
+            return await step.replace_dialog(CreateAccountDialog.__name__)
         if not isinstance(step.result, str) or not step.result.startswith(_TIER_PREFIX):
             await step.context.send_activity(texts(step.context).gettext(NOTHING_CHANGED))
             return await step.end_dialog()
@@ -269,16 +272,12 @@ class BenefitsDialog(JourneyDialog):
         spec = (await self.services.benefits.catalog()).tier(Tier(state["tier"]))
         if not spec.solution_areas:
             return await step.next(None)
-        locale = turn_locale(step.context)
         return await step.prompt(
             "pick",
             ask(
                 N_("In which solution area?"),
                 choices=[
-                    *(
-                        Option(f"{_AREA_PREFIX}{a.id}", a.name.text(locale))
-                        for a in spec.solution_areas
-                    ),
+                    *(Option(f"{_AREA_PREFIX}{a.id}", _words(a.name)) for a in spec.solution_areas),
                     NOT_NOW,
                 ],
             ),
@@ -303,10 +302,10 @@ class BenefitsDialog(JourneyDialog):
         if state["index"] >= len(spec.requirements):
             return await step.replace_dialog("submit", state)
         requirement = spec.requirements[state["index"]]
-        values = {
+        values: dict[str, Any] = {
             "number": state["index"] + 1,
             "total": len(spec.requirements),
-            "requirement": requirement.text.text(turn_locale(step.context)),
+            "translate": {"requirement": _words(requirement.text)},
         }
         if requirement.evidence:
             return await step.prompt(
@@ -454,7 +453,7 @@ class BenefitsDialog(JourneyDialog):
             ask(
                 N_("Which offer would you like to buy?"),
                 choices=[
-                    *(Option(f"{_OFFER_PREFIX}{o.id}", o.name.text(locale)) for o, _ in priced),
+                    *(Option(f"{_OFFER_PREFIX}{o.id}", _words(o.name)) for o, _ in priced),
                     NOT_NOW,
                 ],
             ),
@@ -463,7 +462,7 @@ class BenefitsDialog(JourneyDialog):
     async def price_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Confirm the order at its price."""
         if step.result == renew.CREATE_ACCOUNT_FIRST.action:
-            return await step.replace_dialog(self._create_account)
+            return await step.replace_dialog(CreateAccountDialog.__name__)
         if not isinstance(step.result, str) or not step.result.startswith(_OFFER_PREFIX):
             await step.context.send_activity(texts(step.context).gettext(NOTHING_CHANGED))
             return await step.end_dialog()
@@ -472,7 +471,6 @@ class BenefitsDialog(JourneyDialog):
             return await step.end_dialog()
         offer_id = step.result.removeprefix(_OFFER_PREFIX)
         step.values["offer"] = offer_id
-        locale = turn_locale(step.context)
         offer, price = next(
             (o, p) for o, p in await service.offers(member.organization_id) if o.id == offer_id
         )
@@ -485,7 +483,7 @@ class BenefitsDialog(JourneyDialog):
                     "provisioned once the payment is confirmed."
                 ),
                 choices=[ORDER, NOT_NOW],
-                offer=offer.name.text(locale),
+                translate={"offer": _words(offer.name)},
                 price=format_price(price.amount, price.currency),
             ),
         )
@@ -567,7 +565,12 @@ class BenefitsDialog(JourneyDialog):
                     *(
                         Option(
                             f"{ACTIVATE_PREFIX}{b.id}",
-                            t.gettext("Activate: {name}", name=b.spec.name.text(locale)),
+                            {
+                                language.value: translator(language).gettext(
+                                    "Activate: {name}", name=b.spec.name.text(language)
+                                )
+                                for language in Locale
+                            },
                         )
                         for b in ready
                     ),
@@ -602,7 +605,7 @@ class BenefitsDialog(JourneyDialog):
             return await step.end_dialog()
         if benefit.activated_at is not None:
             return await step.next(None)  # activating again says when it was
-        name = benefit.spec.name.text(turn_locale(step.context))
+        name = _words(benefit.spec.name)
         if benefit.spec.needs is ActivationDetail.TENANT:
             status = await self.services.membership.status(member.organization_id)
             own = [Option(OWN_TENANT, status.tenant_id)] if status.tenant_id else []
@@ -620,7 +623,7 @@ class BenefitsDialog(JourneyDialog):
                         "ID (8-4-4-4-12 hexadecimal digits) or the name.onmicrosoft.com domain."
                     ),
                     choices=own,
-                    benefit=name,
+                    translate={"benefit": name},
                 ),
             )
         if benefit.spec.needs is ActivationDetail.SEATS:
@@ -631,7 +634,7 @@ class BenefitsDialog(JourneyDialog):
                 ask(
                     N_("How many seats of {benefit} do you need now (1 to {most})?"),
                     retry=N_("Type a whole number from 1 to {most}."),
-                    benefit=name,
+                    translate={"benefit": name},
                     most=most,
                 ),
             )

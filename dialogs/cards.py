@@ -33,7 +33,7 @@ unrecognized answer: the question is asked again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -46,7 +46,7 @@ from dialogs.intents import MENU_LABELS, Intent
 from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES
 from services.benefits import Benefit, BenefitState
 from services.contact_verification import Confirmation, VettingStatus, VettingSubStatus
-from services.i18n import N_, Locale, Translator
+from services.i18n import N_, Locale, Translator, translator
 from services.membership import MembershipView, OrganizationStatus, Step, StepState
 from services.profile import FIELDS, FieldError, countries
 
@@ -58,11 +58,14 @@ __all__ = [
     "VERSION",
     "Option",
     "ReminderAction",
+    "Words",
     "benefit_line",
     "benefits_card",
     "card_action",
     "choice_card",
     "contact_confirmed_card",
+    "every_language",
+    "in_words",
     "message",
     "offers_card",
     "order_paid_card",
@@ -81,12 +84,29 @@ CANCEL_PROFILE = "cancel_profile"
 _MOST_BUTTONS_PER_SET = 6
 
 
+# Words a person reads: an English source string (translated when shown), or a text already
+# given in each language the bot speaks, by locale (a catalog's name: ``LocalizedText``).
+Words = str | Mapping[str, str]
+
+
+def in_words(t: Translator, words: Words) -> str:
+    """``words`` in ``t``'s language."""
+    if isinstance(words, str):
+        return t.gettext(words)
+    return words.get(t.locale.value) or next(iter(words.values()), "")
+
+
+def every_language(words: Words) -> set[str]:
+    """``words`` in each language the bot speaks (a typed answer may be in any of them)."""
+    return {in_words(translator(locale), words) for locale in Locale}
+
+
 @dataclass(frozen=True)
 class Option:
-    """One answer to a question: the stable id its button sends, and its English label."""
+    """One answer to a question: the stable id its button sends, and its label (``Words``)."""
 
     action: str
-    label: str
+    label: Words
 
 
 class ReminderAction(StrEnum):
@@ -151,7 +171,7 @@ def choice_card(
     ``person_reason`` adds a "Talk to a person" button that says why it was offered
     (``validation``: the answer was not understood twice; ``error``: the turn failed).
     """
-    buttons = [_button(t.gettext(option.label), option.action) for option in options]
+    buttons = [_button(in_words(t, option.label), option.action) for option in options]
     if person_reason is not None:
         label = t.gettext(MENU_LABELS[Intent.HUMAN])
         buttons.append(_button(label, Intent.HUMAN, reason=person_reason))

@@ -18,6 +18,11 @@ The SDK constructs contexts by class name in three places, so each has its count
 
 Each is the SDK's method with the class changed; ``tests/unit/test_contexts.py`` holds them
 to that.
+
+One rule is stricter than the SDK's: a context finds only the dialogs of its own set, never a
+parent's. The SDK lets a component begin a dialog its parent holds, but rebuilds the inner
+context without its parent to re-prompt or cancel it, and then cannot find that dialog again:
+"help" at such a step failed the turn. A journey that runs another holds its own instance of it.
 """
 
 from __future__ import annotations
@@ -56,6 +61,16 @@ class LeanDialogContext(DialogContext):
         self._stack = state.dialog_stack
         self.services: dict[Any, Any] = {}
         self.parent: DialogContext | None = None
+
+    async def find_dialog(self, dialog_id: str) -> Dialog | None:
+        """The dialog of this context's own set called ``dialog_id`` (never a parent's)."""
+        found: Dialog | None = await self.dialogs.find(dialog_id)
+        return found
+
+    def find_dialog_sync(self, dialog_id: str) -> Dialog | None:
+        """``find_dialog``, without waiting."""
+        found: Dialog | None = self.dialogs.find_dialog(dialog_id)
+        return found
 
     @property
     def state(self) -> DialogStateManager:

@@ -76,15 +76,14 @@ class MainDialog(InterruptibleDialog):
         if self._sign_in is not None:
             self.add_dialog(self._sign_in)
         self.add_dialog(LocalizedTextPrompt(self.MENU_PROMPT, self._recognize_menu))
-        create_account = CreateAccountDialog(services)
         self._journeys: dict[Intent, Dialog] = {
-            Intent.CREATE_ACCOUNT: create_account,
-            Intent.RENEW: RenewDialog(services, create_account.id),
+            Intent.CREATE_ACCOUNT: CreateAccountDialog(services),
+            Intent.RENEW: RenewDialog(services),
             Intent.ACCEPT_AGREEMENT: AgreementDialog(services),
             Intent.ADMIN_AGENT: AdminAgentDialog(services),
-            Intent.VERIFY_CONTACT: VerifyContactDialog(services, create_account.id),
+            Intent.VERIFY_CONTACT: VerifyContactDialog(services),
             Intent.STATUS: StatusDialog(services),
-            Intent.BENEFITS: BenefitsDialog(services, create_account.id),
+            Intent.BENEFITS: BenefitsDialog(services),
         }
         for journey in self._journeys.values():
             self.add_dialog(journey)

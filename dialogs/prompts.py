@@ -25,11 +25,18 @@ from botbuilder.dialogs.prompts import (
 )
 from botbuilder.schema import Activity, InputHints
 
-from dialogs.cards import Option, card_action, choice_card, message
+from dialogs.cards import (
+    Option,
+    Words,
+    card_action,
+    choice_card,
+    every_language,
+    in_words,
+    message,
+)
 from dialogs.intents import fold, recognize_yes_no
 from dialogs.texts import texts
 from services.handoff import TicketReason
-from services.i18n import Locale, translator
 
 __all__ = ["LocalizedTextPrompt", "OptionPrompt", "ask", "options_of", "render"]
 
@@ -41,25 +48,30 @@ def ask(
     *,
     retry: str | None = None,
     choices: Sequence[Option] = (),
-    translate: dict[str, str] | None = None,
+    translate: dict[str, Words] | None = None,
     **values: Any,
 ) -> PromptOptions:
     """Build prompt options from English source strings (``choices`` become buttons).
 
-    ``values`` fill the text's placeholders as they are; ``translate`` fills them with source
-    strings that are translated whenever the prompt speaks (a tier's name, a step's name).
+    ``values`` fill the text's placeholders as they are; ``translate`` fills them with words
+    put in the language of the moment whenever the prompt speaks: a source string (a tier's
+    name, a step's name) or a text given in each language (a catalog offer's name).
     """
     spec = {
         "text": text,
         "retry": retry,
         # Plain dicts: dialog state is serialized.
-        "choices": [{"action": str(c.action), "label": c.label} for c in choices],
+        "choices": [{"action": str(c.action), "label": _plain(c.label)} for c in choices],
         "values": values,
-        "translate": dict(translate or {}),
+        "translate": {key: _plain(words) for key, words in (translate or {}).items()},
     }
     # No rendered Activity is kept in dialog state: it would be re-serialized (and re-hashed
     # by BotState) on every turn, and it would be in the wrong language after a switch.
     return PromptOptions(validations=spec)
+
+
+def _plain(words: Words) -> str | dict[str, str]:
+    return words if isinstance(words, str) else dict(words)
 
 
 def options_of(spec: object) -> list[Option]:
@@ -76,7 +88,7 @@ def render(
     t = texts(context)
     source = spec["retry"] if is_retry and spec.get("retry") else spec["text"]
     values = dict(spec.get("values", {}))
-    values.update({key: t.gettext(word) for key, word in spec.get("translate", {}).items()})
+    values.update({key: in_words(t, word) for key, word in spec.get("translate", {}).items()})
     text = t.gettext(source, **values)
     options = options_of(spec)
     if not options and not offer_person:
@@ -147,7 +159,7 @@ class OptionPrompt(LocalizedTextPrompt):
             return False
         reply = fold(prompt.recognized.value)
         for option in options:
-            if reply in {fold(translator(locale).gettext(option.label)) for locale in Locale}:
+            if reply in {fold(label) for label in every_language(option.label)}:
                 prompt.recognized.value = option.action
                 return True
         answer = recognize_yes_no(prompt.recognized.value)

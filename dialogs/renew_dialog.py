@@ -5,6 +5,7 @@ from __future__ import annotations
 from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.cards import Option, message, renewal_card
+from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
@@ -35,9 +36,9 @@ class RenewDialog(JourneyDialog):
 
     CONFIRM = "renew_confirm"
 
-    def __init__(self, services: JourneyServices, create_account_dialog_id: str) -> None:
+    def __init__(self, services: JourneyServices) -> None:
         super().__init__(RenewDialog.__name__, services)
-        self._create_account = create_account_dialog_id
+        self.add_dialog(CreateAccountDialog(services))
         self.add_dialog(OptionPrompt(self.CONFIRM, yes=RENEW_NOW, no=NOT_NOW))
         self.add_dialog(OptionPrompt("legacy_confirm", yes=CREATE_ACCOUNT_FIRST, no=NOT_NOW))
         self.add_dialog(Waterfall("renew", [self.check_step, self.renew_step]))
@@ -88,7 +89,7 @@ class RenewDialog(JourneyDialog):
         """Renew, start account creation, or leave it for later."""
         t = texts(step.context)
         if step.result == CREATE_ACCOUNT_FIRST.action:
-            return await step.replace_dialog(self._create_account)
+            return await step.replace_dialog(CreateAccountDialog.__name__)
         if step.result != RENEW_NOW.action:
             await step.context.send_activity(t.gettext("OK, nothing was changed."))
             return await step.end_dialog()

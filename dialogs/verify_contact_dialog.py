@@ -12,6 +12,7 @@ from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs.cards import Option
+from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices
@@ -75,9 +76,9 @@ def last_email_line(context: TurnContext, status: VerificationStatus) -> str | N
 class VerifyContactDialog(JourneyDialog):
     """Show where the contact's confirmation stands; resend, change the contact, or go back."""
 
-    def __init__(self, services: JourneyServices, create_account_dialog_id: str) -> None:
+    def __init__(self, services: JourneyServices) -> None:
         super().__init__(VerifyContactDialog.__name__, services)
-        self._create_account = create_account_dialog_id
+        self.add_dialog(CreateAccountDialog(services))
         self.add_dialog(LegalProfileDialog(services))
         self.add_dialog(OptionPrompt("verify_action", yes=RESEND, no=BACK))
         self.add_dialog(OptionPrompt("give_profile", yes=GIVE_PROFILE, no=NOT_NOW))
@@ -132,7 +133,7 @@ class VerifyContactDialog(JourneyDialog):
             if not await self._signed_in(step):
                 # The profile is given after signing in as a global administrator: that is
                 # the account journey, which resumes where the organization stands.
-                return await step.replace_dialog(self._create_account)
+                return await step.replace_dialog(CreateAccountDialog.__name__)
             return await step.begin_dialog(LegalProfileDialog.__name__)
         if step.result == NOT_NOW.action:
             await step.context.send_activity(

@@ -12,43 +12,13 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from botbuilder.core import MemoryStorage, TurnContext
+from botbuilder.core import MemoryStorage
 
-from dialogs.people import HelpRequest
 from services import db
-from services.handoff import HandoffService, Ticket, TicketReason, TicketStatus
+from services.handoff import HandoffService, TicketReason, TicketStatus
 from services.unit_of_work import UnitOfWorkFactory
 from tests.support.chat import Chat
-
-
-class TicketsOnlyHelpDesk:
-    """A ``HelpDesk`` that keeps real tickets and posts nowhere (the channel is the bot's)."""
-
-    def __init__(self, handoffs: HandoffService, *, channel: bool = True) -> None:
-        self.handoffs = handoffs
-        self.channel = channel
-
-    async def request(
-        self,
-        context: TurnContext,
-        *,
-        reason: TicketReason,
-        organization_id: str | None,
-        journey: str | None,
-        step: str | None,
-    ) -> HelpRequest:
-        user = context.activity.from_property
-        ticket, created = await self.handoffs.open(
-            user.id, user.name or "", context.activity.conversation.id, organization_id,
-            journey, step, reason, context.activity.locale, [],
-        )  # fmt: skip
-        return HelpRequest(ticket, await self.handoffs.position(ticket.id), created, self.channel)
-
-    async def cancel(self, context: TurnContext) -> Ticket | None:
-        return await self.handoffs.cancel(context.activity.from_property.id)
-
-    async def rate(self, context: TurnContext, ticket_id: int, score: int) -> Ticket:
-        return await self.handoffs.rate(ticket_id, context.activity.from_property.id, score)
+from tests.support.help_desk import TicketsOnlyHelpDesk
 
 
 @pytest.fixture

@@ -177,6 +177,12 @@ class Chat:
         if button is None:
             seen = sorted({b.get("title", "") for b in self._buttons})
             raise AssertionError(f"no button {title!r} was shown; buttons seen: {seen}")
+        return await self.press(button, inputs)
+
+    async def press(
+        self, button: dict[str, Any], inputs: dict[str, Any] | None = None
+    ) -> list[Reply]:
+        """Click ``button`` (one of a card's ``Action.*`` as sent), as ``click`` does."""
         data = dict(button.get("data") or {})
         teams = data.pop("msteams", None) or {}
         value: dict[str, Any] = {}

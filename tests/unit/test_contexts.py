@@ -147,3 +147,33 @@ async def test_a_component_begins_continues_reprompts_and_cancels_as_the_sdks_do
         "LeanStepContext",
         "ended: DialogReason.CancelCalled",
     ]
+
+
+async def test_a_component_cannot_begin_a_dialog_that_only_its_parent_holds() -> None:
+    class Outer(Component):
+        def __init__(self) -> None:
+            super().__init__("outer")
+
+            async def reach(step: WaterfallStepContext) -> DialogTurnResult:
+                return await step.begin_dialog("parents_prompt")
+
+            self.add_dialog(Waterfall("steps", [reach]))
+
+    conversation = ConversationState(MemoryStorage())
+    dialogs = LeanDialogSet(conversation.create_property("DialogState"))
+    dialogs.add(Outer())
+    dialogs.add(TextPrompt("parents_prompt"))
+    raised: list[Exception] = []
+
+    async def turn(context: TurnContext) -> None:
+        dc = await dialogs.create_context(context)
+        try:
+            await dc.begin_dialog("outer")
+        except Exception as error:  # the SDK's own error for a dialog it cannot find
+            raised.append(error)
+
+    await TestAdapter(turn).send("hi")
+
+    # The SDK would find it in the parent, then fail to re-prompt or cancel it later.
+    assert len(raised) == 1
+    assert "A dialog with an id of 'parents_prompt' wasn't found" in str(raised[0])
