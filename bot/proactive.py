@@ -226,6 +226,7 @@ class ContactConfirmedNotifier:
         if not confirmation.confirmed or requester is None or organization_id is None:
             return
         status = await self._membership.status(organization_id)
+        goal = await self._membership.goal(organization_id, requester.id)
         await self._proactive.tell(
-            requester.id, lambda t: contact_confirmed(t, confirmation, status)
+            requester.id, lambda t: contact_confirmed(t, confirmation, status, goal)
         )

@@ -80,7 +80,8 @@ _DESCRIPTIONS: Final[dict[Locale, dict[Intent, str]]] = {
     Locale.EN_US: {
         Intent.CREATE_ACCOUNT: "Sign in as a global administrator, give the legal business "
         "profile, register, accept the agreement.",
-        Intent.RENEW: "Renew the membership (open from 90 days before it expires) or upgrade it.",
+        Intent.RENEW_OR_UPGRADE: "Renew the membership (open from 90 days before it expires) or "
+        "upgrade it.",
         Intent.VERIFY_CONTACT: "See where the primary contact's verification email stands, "
         "send it again, or change the contact.",
         Intent.ACCEPT_AGREEMENT: "Review and accept the Microsoft partner agreement for your "
@@ -93,7 +94,7 @@ _DESCRIPTIONS: Final[dict[Locale, dict[Intent, str]]] = {
     },
     Locale.ZH_TW: {
         Intent.CREATE_ACCOUNT: "以全域管理員身分登入、提供法律商務設定檔、註冊並接受合約。",
-        Intent.RENEW: "續約會員資格（到期前 90 天開放），或升級會員資格。",
+        Intent.RENEW_OR_UPGRADE: "續約會員資格（到期前 90 天開放），或升級會員資格。",
         Intent.VERIFY_CONTACT: "查看主要連絡人驗證郵件的狀態、重新寄送，或變更連絡人。",
         Intent.ACCEPT_AGREEMENT: "為貴組織檢閱並接受 Microsoft 合作夥伴合約。",
         Intent.ADMIN_AGENT: "檢查您是否具有系統管理代理人角色，以及取得此角色的步驟。",

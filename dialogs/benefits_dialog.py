@@ -19,27 +19,28 @@ The catalog's names and descriptions come in both languages; everything else is 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 from botbuilder.dialogs.prompts import PromptValidatorContext
 
-from dialogs import renew_dialog as renew
 from dialogs.cards import (
     MANAGE_BENEFITS,
     Option,
     benefits_card,
     card_action,
+    continue_card,
     message,
     offers_card,
     upgrade_card,
 )
-from dialogs.create_account_dialog import CreateAccountDialog
+from dialogs.intents import Intent
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices, Member
+from dialogs.prices import format_price, how_to_pay
 from dialogs.prompts import LocalizedTextPrompt, OptionPrompt, ask
+from dialogs.setup_first_dialog import SetupFirstDialog
 from dialogs.texts import texts, turn_locale
 from dialogs.waterfall import Waterfall
 from services.benefits import (
@@ -51,11 +52,11 @@ from services.benefits import (
     UpgradeBlock,
 )
 from services.catalog import ActivationDetail, LocalizedText
-from services.errors import ViewOnlyRecord
+from services.errors import SetupIncomplete, ViewOnlyRecord
 from services.i18n import N_, Locale, translator
-from services.membership import Tier
+from services.membership import Goal, Tier
 
-__all__ = ["ACTIVATE_PREFIX", "BenefitsDialog", "format_price"]
+__all__ = ["ACTIVATE_PREFIX", "BenefitsDialog"]
 
 UPGRADE = Option("benefits.upgrade", N_("Upgrade the membership"))
 BUY = Option("benefits.buy", N_("Buy offers"))
@@ -78,17 +79,10 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _MOST_SEATS = 10_000
 
 NOTHING_CHANGED = N_("OK, nothing was changed.")
-VIEW_ONLY = N_(
-    "Your membership has expired and its record in the legacy Partner Membership Center is "
-    "view-only: nothing can be upgraded or bought until you create your Partner Center account, "
-    "which moves the record into Partner Center. Start now?"
-)
 BLOCKS = {
-    UpgradeBlock.VIEW_ONLY: N_("create the Partner Center account first"),
     UpgradeBlock.NO_MEMBERSHIP: N_("your organization has no membership record"),
-    UpgradeBlock.NOT_IN_GOOD_STANDING: N_(
-        "the membership must be current and the account setup finished first"
-    ),
+    UpgradeBlock.SETUP_INCOMPLETE: N_("the Partner Center account must be set up first"),
+    UpgradeBlock.EXPIRED: N_("the membership must be renewed first"),
     UpgradeBlock.ALREADY_AT_OR_ABOVE: N_("you already have it, or a higher option"),
     UpgradeBlock.APPLICATION_PENDING: N_("an application for it is in review"),
 }
@@ -117,13 +111,6 @@ def _words(text: LocalizedText) -> dict[str, str]:
     return {locale.value: text.text(locale) for locale in Locale}
 
 
-def format_price(amount: Decimal, currency: str) -> str:
-    """A price as people read it: the currency code, then the amount (no cents when whole)."""
-    if amount == amount.to_integral_value():
-        return f"{currency} {amount:,.0f}"
-    return f"{currency} {amount:,.2f}"
-
-
 class BenefitsDialog(JourneyDialog):
     """The hub and the four paths: upgrade, buy, activate and manage, roles."""
 
@@ -131,9 +118,8 @@ class BenefitsDialog(JourneyDialog):
 
     def __init__(self, services: JourneyServices) -> None:
         super().__init__(BenefitsDialog.__name__, services)
-        self.add_dialog(CreateAccountDialog(services))
+        self.add_dialog(SetupFirstDialog(services))
         self.add_dialog(OptionPrompt(self.HUB))
-        self.add_dialog(OptionPrompt("legacy_confirm", yes=renew.CREATE_ACCOUNT_FIRST, no=NOT_NOW))
         self.add_dialog(OptionPrompt("pick", no=NOT_NOW))
         self.add_dialog(OptionPrompt("attest", yes=ATTEST, no=CANNOT))
         self.add_dialog(OptionPrompt("confirm", yes=SUBMIT, no=NOT_NOW))
@@ -142,11 +128,13 @@ class BenefitsDialog(JourneyDialog):
         self.add_dialog(LocalizedTextPrompt("tenant", self._recognize_tenant))
         self.add_dialog(LocalizedTextPrompt("seats", self._recognize_seats))
         self.add_dialog(Waterfall("hub", [self.hub_step, self.route_step]))
-        self.add_dialog(Waterfall("upgrade", [self.upgrade_step, self.tier_step]))
+        upgrade = [self.upgrade_setup_step, self.upgrade_step, self.tier_step]
+        self.add_dialog(Waterfall("upgrade", upgrade))
         self.add_dialog(Waterfall("apply", [self.area_step, self.area_chosen_step]))
         self.add_dialog(Waterfall("requirement", [self.ask_step, self.answer_step]))
         self.add_dialog(Waterfall("submit", [self.submit_step, self.submitted_step]))
-        self.add_dialog(Waterfall("buy", [self.offers_step, self.price_step, self.buy_step]))
+        buy = [self.buy_setup_step, self.offers_step, self.price_step, self.buy_step]
+        self.add_dialog(Waterfall("buy", buy))
         self.add_dialog(Waterfall("manage", [self.list_step, self.picked_step]))
         self.add_dialog(Waterfall("activate", [self.detail_step, self.activate_step]))
         self.initial_dialog_id = "hub"
@@ -158,8 +146,8 @@ class BenefitsDialog(JourneyDialog):
         options: dict[str, Any] = step.options if isinstance(step.options, dict) else {}
         if (benefit_id := options.get("activate")) is not None:
             return await step.replace_dialog("activate", {"benefit": benefit_id})
-        if options.get("path") == "manage":
-            return await step.replace_dialog("manage")
+        if (path := options.get("path")) in ("manage", "upgrade"):
+            return await step.replace_dialog(path)
         member = await self.member(step.context)
         if member is None or (service := self.services.benefits) is None:
             return await step.end_dialog()
@@ -194,20 +182,31 @@ class BenefitsDialog(JourneyDialog):
 
     # Upgrade
 
+    async def upgrade_setup_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Do the account setup upgrading needs first, if any is missing."""
+        return await self._setup_first(step, Goal.UPGRADE)
+
     async def upgrade_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Show the current tier and each higher one; ask which, among those within reach."""
         member = await self.member(step.context)
-        if member is None or (service := self.services.benefits) is None:
+        if step.result is not True or member is None or (service := self.services.benefits) is None:
             return await step.end_dialog()
         t = texts(step.context)
         status = await self.services.membership.status(member.organization_id)
         if status.membership is None:
             await step.context.send_activity(t.gettext("No membership record."))
             return await step.end_dialog()
-        if status.membership.view_only:
-            return await step.prompt(
-                "legacy_confirm", ask(VIEW_ONLY, choices=[renew.CREATE_ACCOUNT_FIRST, NOT_NOW])
+        if status.membership.days_left < 0:
+            # A network member upgrades: renewing comes first, and the upgrade is kept for after.
+            await self.services.membership.set_goal(
+                member.organization_id, member.user.id, Goal.UPGRADE
             )
+            text = t.gettext(
+                "Your membership expired on {date}: renew it first, then you can upgrade.",
+                date=status.membership.expiry_date.isoformat(),
+            )
+            await step.context.send_activity(message(continue_card(t, text, Intent.RENEW)))
+            return await step.end_dialog()
         choices = await service.upgrade_options(member.organization_id)
         if not choices:
             await step.context.send_activity(
@@ -238,6 +237,7 @@ class BenefitsDialog(JourneyDialog):
         await step.context.send_activity(message(card))
         eligible = [choice.tier for choice in choices if choice.eligible]
         if not eligible:
+            await self._drop_goal(member)
             return await step.end_dialog()
         return await step.prompt(
             "pick",
@@ -252,9 +252,10 @@ class BenefitsDialog(JourneyDialog):
 
     async def tier_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Buy the tier's offer (the Action Pack), or apply for it (a competency)."""
-        if step.result == renew.CREATE_ACCOUNT_FIRST.action:
-            return await step.replace_dialog(CreateAccountDialog.__name__)
         if not isinstance(step.result, str) or not step.result.startswith(_TIER_PREFIX):
+            member = await self.member(step.context)
+            if member is not None:
+                await self._drop_goal(member)
             await step.context.send_activity(texts(step.context).gettext(NOTHING_CHANGED))
             return await step.end_dialog()
         tier = Tier(step.result.removeprefix(_TIER_PREFIX))
@@ -395,6 +396,7 @@ class BenefitsDialog(JourneyDialog):
                 )
             )
             return await step.end_dialog()
+        await self._drop_goal(member)
         await step.context.send_activity(
             t.gettext(
                 "Application {id} for the {tier} is in review. You will find its state on the "
@@ -407,21 +409,23 @@ class BenefitsDialog(JourneyDialog):
 
     # Buy
 
-    async def offers_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        """Global administrators only: show the offers with their prices, and ask which."""
-        options: dict[str, Any] = step.options if isinstance(step.options, dict) else {}
+    async def buy_setup_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Global administrators only; the account setup buying needs first, if missing."""
         member = await self.member(step.context)
-        if member is None or (service := self.services.benefits) is None:
+        if member is None:
             return await step.end_dialog()
-        t = texts(step.context)
         if not member.user.global_admin:
             await self._tell_who_can_buy(step.context, member)
             return await step.end_dialog()
-        status = await self.services.membership.status(member.organization_id)
-        if status.membership is not None and status.membership.view_only:
-            return await step.prompt(
-                "legacy_confirm", ask(VIEW_ONLY, choices=[renew.CREATE_ACCOUNT_FIRST, NOT_NOW])
-            )
+        return await self._setup_first(step, Goal.BUY)
+
+    async def offers_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Show the offers with their prices, and ask which."""
+        options: dict[str, Any] = step.options if isinstance(step.options, dict) else {}
+        member = await self.member(step.context)
+        if step.result is not True or member is None or (service := self.services.benefits) is None:
+            return await step.end_dialog()
+        t = texts(step.context)
         locale = turn_locale(step.context)
         priced = [(o, p) for o, p in await service.offers(member.organization_id) if p is not None]
         if options.get("offer") in {offer.id for offer, _ in priced}:
@@ -461,8 +465,6 @@ class BenefitsDialog(JourneyDialog):
 
     async def price_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Confirm the order at its price."""
-        if step.result == renew.CREATE_ACCOUNT_FIRST.action:
-            return await step.replace_dialog(CreateAccountDialog.__name__)
         if not isinstance(step.result, str) or not step.result.startswith(_OFFER_PREFIX):
             await step.context.send_activity(texts(step.context).gettext(NOTHING_CHANGED))
             return await step.end_dialog()
@@ -505,18 +507,35 @@ class BenefitsDialog(JourneyDialog):
         except NotGlobalAdmin:
             await self._tell_who_can_buy(step.context, member)
             return await step.end_dialog()
-        except ViewOnlyRecord:
+        except (ViewOnlyRecord, SetupIncomplete, IneligibleUpgrade):
             await step.context.send_activity(t.gettext("The membership changed meanwhile."))
             return await step.replace_dialog("buy")
-        await step.context.send_activity(
+        await self._drop_goal(member)
+        lines = [
             t.gettext(
                 "Order {id} is placed: {price}, waiting for payment. I'll tell you here when the "
                 "payment is confirmed and the benefits are ready.",
                 id=order.id,
                 price=format_price(order.amount, order.currency),
             )
-        )
+        ]
+        if (pay := await how_to_pay(self.services, t, order.id)) is not None:
+            lines.append(pay)
+        await step.context.send_activity("\n\n".join(lines))
         return await step.end_dialog()
+
+    async def _setup_first(self, step: WaterfallStepContext, goal: Goal) -> DialogTurnResult:
+        """Run the account setup ``goal`` needs first (or go on at once: True when it may)."""
+        member = await self.member(step.context)
+        if member is None:
+            return await step.end_dialog()
+        status = await self.services.membership.status(member.organization_id)
+        if status.membership is not None and status.setup_missing:
+            return await step.begin_dialog(SetupFirstDialog.__name__, {"goal": goal.value})
+        return await step.next(True)
+
+    async def _drop_goal(self, member: Member) -> None:
+        await self.services.membership.drop_goal(member.organization_id, member.user.id)
 
     async def _tell_who_can_buy(self, context: TurnContext, member: Member) -> None:
         t = texts(context)

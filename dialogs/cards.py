@@ -42,18 +42,19 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory
 from botbuilder.schema import Activity, ActivityTypes
 
-from dialogs.intents import MENU_LABELS, Intent
+from dialogs.intents import JOURNEY_LABELS, MENU_LABELS, Intent
 from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES
 from services.benefits import Benefit, BenefitState
 from services.contact_verification import Confirmation, VettingStatus, VettingSubStatus
 from services.i18n import N_, Locale, Translator, translator
-from services.membership import MembershipView, OrganizationStatus, Step, StepState
+from services.membership import Goal, MembershipView, OrganizationStatus, Step, StepState
 from services.profile import FIELDS, FieldError, countries
 
 __all__ = [
     "CANCEL_PROFILE",
     "CONTINUES",
     "FIELD_LABELS",
+    "GOAL_JOURNEYS",
     "SUBMIT_PROFILE",
     "VERSION",
     "Option",
@@ -64,8 +65,10 @@ __all__ = [
     "card_action",
     "choice_card",
     "contact_confirmed_card",
+    "continue_card",
     "every_language",
     "in_words",
+    "localized",
     "message",
     "offers_card",
     "order_paid_card",
@@ -94,6 +97,17 @@ def in_words(t: Translator, words: Words) -> str:
     if isinstance(words, str):
         return t.gettext(words)
     return words.get(t.locale.value) or next(iter(words.values()), "")
+
+
+def localized(source: str, **values: Words) -> dict[str, str]:
+    """``source`` with its placeholders filled, in each language the bot speaks (a label
+    built from words of its own, put in the language of the moment when it is shown)."""
+    return {
+        locale.value: translator(locale).gettext(
+            source, **{key: in_words(translator(locale), words) for key, words in values.items()}
+        )
+        for locale in Locale
+    }
 
 
 def every_language(words: Words) -> set[str]:
@@ -125,6 +139,9 @@ CONTINUES = {
     Step.AGREEMENT: Intent.ACCEPT_AGREEMENT,
     Step.ADMIN_AGENT: Intent.ADMIN_AGENT,
 }
+
+# Which journey does what a user set out to do.
+GOAL_JOURNEYS = {Goal.RENEW: Intent.RENEW, Goal.UPGRADE: Intent.UPGRADE, Goal.BUY: Intent.BENEFITS}
 
 FIELD_LABELS = {
     "legal_name": N_("Legal company name"),
@@ -337,9 +354,13 @@ def renewal_reminder_card(
 
 
 def contact_confirmed_card(
-    t: Translator, confirmation: Confirmation, status: OrganizationStatus
+    t: Translator,
+    confirmation: Confirmation,
+    status: OrganizationStatus,
+    goal: Goal | None = None,
 ) -> dict[str, Any]:
-    """The primary contact confirmed: what happens next, and a button to the next step."""
+    """The primary contact confirmed: what happens next, and a button to the next step (what
+    the requester set out to do, ``goal``, when nothing it needs is missing any more)."""
     body = [
         _text(
             t.gettext(
@@ -363,7 +384,9 @@ def contact_confirmed_card(
                 )
             )
         )
-    if (pending := status.first_pending) is not None:
+    if goal is not None and status.ready_for(goal):
+        button = _continue_button(t, GOAL_JOURNEYS[goal])
+    elif (pending := status.first_to_do) is not None:
         button = _continue_button(t, CONTINUES[pending])
     else:
         button = _button(t.gettext(MENU_LABELS[Intent.STATUS]), Intent.STATUS)
@@ -502,11 +525,29 @@ def _section(benefit: Benefit) -> str:
 
 
 def order_paid_card(
-    t: Translator, *, order_id: str, price: str, brought: Sequence[str]
+    t: Translator,
+    *,
+    order_id: str,
+    price: str,
+    brought: Sequence[str],
+    renewed_until: date | None = None,
 ) -> dict[str, Any]:
-    """An order's payment confirmed: what it brought, and a button to activate the benefits."""
+    """An order's payment confirmed: the membership renewed (a renewal order, ``renewed_until``),
+    what it brought, and a button to activate the benefits."""
+    renewed = (
+        [
+            _text(
+                t.gettext(
+                    "Your membership is renewed until {date}.", date=renewed_until.isoformat()
+                )
+            )
+        ]
+        if renewed_until is not None
+        else []
+    )
     body = [
         _text(t.gettext("Payment received"), weight="Bolder", size="Medium"),
+        *renewed,
         _text(
             t.gettext(
                 "Order {id} ({price}) is paid. Your benefits are ready:", id=order_id, price=price
@@ -550,8 +591,13 @@ def _button(title: str, action: str, *, text: str | None = None, **data: str) ->
     }
 
 
+def continue_card(t: Translator, text: str, journey: Intent) -> dict[str, Any]:
+    """``text`` (in the reader's language), with a button that goes on with ``journey``."""
+    return _card([_text(text), *_action_sets([_continue_button(t, journey)])])
+
+
 def _continue_button(t: Translator, journey: Intent) -> dict[str, Any]:
-    label = t.gettext(MENU_LABELS[journey])
+    label = t.gettext(JOURNEY_LABELS[journey])
     return _button(t.gettext("Continue: {step}", step=label), journey, text=label)
 
 

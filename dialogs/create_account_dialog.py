@@ -13,20 +13,37 @@ from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
 from dialogs.before_you_begin_dialog import BeforeYouBeginDialog
 from dialogs.cards import Option
-from dialogs.journey_dialog import STEP_NAMES, JourneyDialog
+from dialogs.journey_dialog import STEP_NAMES, JourneyDialog, steps_text
 from dialogs.legal_profile_dialog import LegalProfileDialog
 from dialogs.people import JourneyServices, Member
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
 from dialogs.waterfall import Waterfall
 from services.i18n import N_
-from services.membership import OrganizationStatus, Source, Step, StepState
+from services.membership import Goal, OrganizationStatus, Source, Step, StepState
 
 __all__ = ["CreateAccountDialog"]
 
 NEXT = Option("account.next", N_("Next"))
 CHECK_FIRST = Option("account.check_first", N_("Check what I need first"))
 NOT_NOW = Option("account.not_now", N_("Not now"))
+
+
+# Begun for a goal that does not wait for what is left (the contact's email, the admin agent).
+NOT_WAITED_FOR = {
+    Goal.RENEW: N_(
+        "{organization}'s Partner Center account has what renewing needs. Still open, and not "
+        "needed for it: {steps}."
+    ),
+    Goal.UPGRADE: N_(
+        "{organization}'s Partner Center account has what upgrading needs. Still open, and not "
+        "needed for it: {steps}."
+    ),
+    Goal.BUY: N_(
+        "{organization}'s Partner Center account has what buying needs. Still open, and not "
+        "needed for it: {steps}."
+    ),
+}
 
 
 def _done(status: OrganizationStatus, step: Step) -> bool:
@@ -69,7 +86,7 @@ class CreateAccountDialog(JourneyDialog):
         if status is None:
             return await step.end_dialog()
         t = texts(step.context)
-        pending = status.first_pending
+        pending = status.first_to_do
         if pending is None:
             return await step.next(NEXT.action)
         if pending is not Step.SIGN_IN:
@@ -184,12 +201,19 @@ class CreateAccountDialog(JourneyDialog):
         return await step.begin_dialog(AdminAgentDialog.__name__)
 
     async def finish_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        """Sum up: done, with the next steps, or what is still pending."""
+        """Sum up: done, with the next steps, or what is still pending.
+
+        Begun for a goal (a renewal, an upgrade), the journey that began it goes on next: what
+        is pending is said without sending the user back to the menu.
+        """
         status = await self._status(step)
         if status is None:
             return await step.end_dialog()
         t = texts(step.context)
+        options = step.options if isinstance(step.options, dict) else {}
+        goal = Goal(options["goal"]) if options.get("goal") else None
         pending = [i for i in status.checklist if i.state is not StepState.DONE]
+        steps = steps_text(t, [i.step for i in pending])
         if not pending:
             await step.context.send_activity(
                 t.gettext(
@@ -199,8 +223,11 @@ class CreateAccountDialog(JourneyDialog):
                     organization=status.legal_name,
                 )
             )
-        else:
-            steps = "; ".join(t.gettext(STEP_NAMES[i.step]) for i in pending)
+        elif goal is not None and not status.setup_missing:
+            await step.context.send_activity(
+                t.gettext(NOT_WAITED_FOR[goal], organization=status.legal_name, steps=steps)
+            )
+        elif goal is None:
             await step.context.send_activity(
                 t.gettext("Still to do: {steps}. Pick this up again from the menu.", steps=steps)
             )

@@ -35,6 +35,7 @@ __all__ = [
     "ask_for_person",
     "handoff_action",
     "reason_of",
+    "stack_ids",
     "where_in",
 ]
 
@@ -145,8 +146,8 @@ def reason_of(context: TurnContext) -> TicketReason:
     return TicketReason.ASKED
 
 
-def where_in(dialog_context: DialogContext) -> tuple[str | None, str | None]:
-    """The journey under way (its dialog's id) and the step waiting (the innermost dialog).
+def stack_ids(dialog_context: DialogContext) -> list[str]:
+    """The ids of the dialogs under way, outermost first, down to the one waiting.
 
     Component dialogs keep their inner stack in their instance's state (``dialogs``), which
     ``DialogContext.child`` does not follow in this SDK; the stacks are walked here instead.
@@ -158,5 +159,11 @@ def where_in(dialog_context: DialogContext) -> tuple[str | None, str | None]:
         ids.append(instance.id)
         inner = instance.state.get("dialogs") if isinstance(instance.state, dict) else None
         stack = getattr(inner, "dialog_stack", None) or []
+    return ids
+
+
+def where_in(dialog_context: DialogContext) -> tuple[str | None, str | None]:
+    """The journey under way (its dialog's id) and the step waiting (the innermost dialog)."""
+    ids = stack_ids(dialog_context)
     journey = next((i for i in ids if i.endswith("Dialog")), None)
     return journey, ids[-1] if ids else None

@@ -5,7 +5,8 @@ become ASCII, case is ignored, punctuation and spaces are dropped):
 
 * an **interruption** (help, cancel, start over, language, a language's name) must be the whole
   message, give or take a typo, so that an answer that merely contains "help" is not hijacked;
-* a **menu choice** may also be a menu number, or a phrase that contains one of its keywords.
+* a **menu choice** may also be a menu number, or a phrase that contains one of its keywords
+  (renewing and upgrading, which share a menu item, are each recognized by their own words).
 
 Typos are tolerated with ``difflib``'s similarity ratio on the folded text.
 """
@@ -21,6 +22,7 @@ from functools import lru_cache
 from services.i18n import N_
 
 __all__ = [
+    "JOURNEY_LABELS",
     "MENU",
     "MENU_LABELS",
     "Intent",
@@ -36,7 +38,9 @@ class Intent(StrEnum):
     """Everything the bot can be asked for by name."""
 
     CREATE_ACCOUNT = "create_account"
+    RENEW_OR_UPGRADE = "renew_or_upgrade"  # the menu item: asks which
     RENEW = "renew"
+    UPGRADE = "upgrade"
     VERIFY_CONTACT = "verify_contact"
     ACCEPT_AGREEMENT = "accept_agreement"
     ADMIN_AGENT = "admin_agent"
@@ -54,7 +58,7 @@ class Intent(StrEnum):
 # The main menu, in display order; its position + 1 is the number a user may type.
 MENU: tuple[Intent, ...] = (
     Intent.CREATE_ACCOUNT,
-    Intent.RENEW,
+    Intent.RENEW_OR_UPGRADE,
     Intent.VERIFY_CONTACT,
     Intent.ACCEPT_AGREEMENT,
     Intent.ADMIN_AGENT,
@@ -67,7 +71,7 @@ MENU: tuple[Intent, ...] = (
 # What each menu item is called (English source strings; a button sends its label).
 MENU_LABELS: dict[Intent, str] = {
     Intent.CREATE_ACCOUNT: N_("Create the Partner Center account"),
-    Intent.RENEW: N_("Renew or upgrade the membership"),
+    Intent.RENEW_OR_UPGRADE: N_("Renew or upgrade the membership"),
     Intent.VERIFY_CONTACT: N_("Verify the primary contact"),
     Intent.ACCEPT_AGREEMENT: N_("Accept the partner agreement"),
     Intent.ADMIN_AGENT: N_("Check the admin agent role"),
@@ -77,6 +81,14 @@ MENU_LABELS: dict[Intent, str] = {
     Intent.HELP: N_("Help"),
 }
 assert tuple(MENU_LABELS) == MENU, "the menu's labels follow its order"
+
+# What each journey is called on a button that leads to it (the menu's, and the two journeys
+# that share one menu item).
+JOURNEY_LABELS: dict[Intent, str] = {
+    **MENU_LABELS,
+    Intent.RENEW: N_("Renew the membership"),
+    Intent.UPGRADE: N_("Upgrade the membership"),
+}
 
 _INTERRUPTION_WORDS: dict[Intent, tuple[str, ...]] = {
     Intent.HELP: ("help", "?", "what can you do", "幫助", "說明", "求助", "幫忙", "怎麼用"),
@@ -107,7 +119,11 @@ _MENU_WORDS: dict[Intent, tuple[str, ...]] = {
         "create account", "create the account", "partner center account", "register",
         "sign up", "建立帳戶", "建立帳號", "建立合作夥伴中心帳戶", "註冊", "開戶",
     ),
-    Intent.RENEW: ("renew", "renewal", "upgrade", "續約", "續訂", "更新會員", "升級"),
+    Intent.RENEW: ("renew", "renewal", "續約", "續訂", "更新會員"),
+    Intent.UPGRADE: (
+        "upgrade", "upgrade the membership", "upgrade to silver", "upgrade to gold", "go gold",
+        "升級", "升級會員", "升級會員資格", "升級到金級", "升級到銀級", "升級為金級", "升級為銀級",
+    ),
     Intent.VERIFY_CONTACT: (
         "verify contact", "verify email", "primary contact", "contact verification",
         "驗證聯絡人", "驗證電子郵件", "主要連絡人", "主要聯絡人", "驗證",

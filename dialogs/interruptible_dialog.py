@@ -24,6 +24,7 @@ from dialogs.handoff_dialog import (
     ask_for_person,
     handoff_action,
     reason_of,
+    stack_ids,
     where_in,
 )
 from dialogs.intents import Intent, recognize_interruption
@@ -77,6 +78,11 @@ class InterruptibleDialog(Component):
                 await inner_dc.reprompt_dialog()
                 return DialogTurnResult(DialogTurnStatus.Waiting)
             if (action := card_action(activity)) is not None:
+                if self._under_way(inner_dc, action):
+                    # A button for the journey already under way (a reminder's "Renew now"
+                    # while the renewal question is open): that question goes on.
+                    await inner_dc.reprompt_dialog()
+                    return DialogTurnResult(DialogTurnStatus.Waiting)
                 # A click is read by its action, never by the label Teams sends along.
                 intent = next((i for i in _BY_BUTTON if i.value == action), None)
             else:
@@ -85,6 +91,14 @@ class InterruptibleDialog(Component):
                 return await self._interrupt(inner_dc, intent)
         return await super().on_continue_dialog(inner_dc)
 
+    def journey_of(self, action: str) -> str | None:
+        """The id of the journey dialog a button's ``action`` starts, if it starts one."""
+        return None
+
+    def _under_way(self, inner_dc: DialogContext, action: str) -> bool:
+        journey = self.journey_of(action)
+        return journey is not None and journey in stack_ids(inner_dc)
+
     async def _interrupt(self, inner_dc: DialogContext, intent: Intent) -> DialogTurnResult:
         t = texts(inner_dc.context)
         match intent:
@@ -92,12 +106,14 @@ class InterruptibleDialog(Component):
                 await inner_dc.context.send_activity(t.gettext(HELP_TEXT))
                 await inner_dc.reprompt_dialog()
             case Intent.CANCEL:
+                await self._drop_goals(inner_dc.context)
                 await inner_dc.cancel_all_dialogs()
                 await inner_dc.context.send_activity(
                     t.gettext("OK, I've stopped that. Anything you saved is kept.")
                 )
                 return await inner_dc.begin_dialog(self.initial_dialog_id, {"welcome": False})
             case Intent.START_OVER:
+                await self._drop_goals(inner_dc.context)
                 await inner_dc.cancel_all_dialogs()
                 return await inner_dc.begin_dialog(self.initial_dialog_id, {"welcome": True})
             case Intent.LANGUAGE:
@@ -123,6 +139,12 @@ class InterruptibleDialog(Component):
                 )
                 await inner_dc.reprompt_dialog()
         return DialogTurnResult(DialogTurnStatus.Waiting)
+
+    async def _drop_goals(self, context: TurnContext) -> None:
+        """The user stopped: what they set out to do (a renewal waiting on the setup) goes too."""
+        services = self._reminder_services
+        if services is not None and (user := await services.user(context)) is not None:
+            await services.membership.drop_goals(user.id)
 
     async def answer_reminder_action(self, context: TurnContext, action: ReminderAction) -> None:
         """Snooze, stop or resume the user's reminders of the organization the card is about."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from botbuilder.core import TurnContext
 
 from dialogs.contexts import Component
 from dialogs.people import JourneyServices, Member
 from dialogs.texts import texts
-from services.i18n import N_
+from services.i18n import N_, Translator
 from services.identity import DirectoryUser
 from services.membership import Step, Tier
 
-__all__ = ["STEP_NAMES", "TIER_NAMES", "JourneyDialog"]
+__all__ = ["STEP_NAMES", "TIER_NAMES", "JourneyDialog", "steps_text"]
 
 TIER_NAMES = {
     Tier.NETWORK: N_("Network membership"),
@@ -26,6 +28,14 @@ STEP_NAMES = {
     Step.AGREEMENT: N_("Partner agreement accepted"),
     Step.ADMIN_AGENT: N_("Admin agent role"),
 }
+
+
+LIST_SEPARATOR = N_("; ")  # between the items of a list inside a sentence
+
+
+def steps_text(t: Translator, steps: Sequence[Step]) -> str:
+    """The steps' names in ``t``'s language, as a list inside a sentence."""
+    return t.gettext(LIST_SEPARATOR).join(t.gettext(STEP_NAMES[step]) for step in steps)
 
 
 class JourneyDialog(Component):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botbuilder.core import StatePropertyAccessor
+from botbuilder.core import StatePropertyAccessor, TurnContext
 from botbuilder.dialogs import (
     Dialog,
     DialogContext,
@@ -22,10 +22,18 @@ from botbuilder.schema import ActivityTypes
 from dialogs.admin_agent_dialog import AdminAgentDialog
 from dialogs.agreement_dialog import AgreementDialog
 from dialogs.benefits_dialog import ACTIVATE_PREFIX, BenefitsDialog
-from dialogs.cards import MANAGE_BENEFITS, Option, card_action
+from dialogs.cards import (
+    GOAL_JOURNEYS,
+    MANAGE_BENEFITS,
+    Option,
+    card_action,
+    continue_card,
+    message,
+)
 from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.handoff_dialog import answer_handoff_action, ask_for_person, handoff_action, reason_of
 from dialogs.intents import (
+    JOURNEY_LABELS,
     MENU,
     MENU_LABELS,
     Intent,
@@ -34,7 +42,7 @@ from dialogs.intents import (
 )
 from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog, reminder_action
 from dialogs.people import JourneyServices
-from dialogs.prompts import LocalizedTextPrompt, ask
+from dialogs.prompts import LocalizedTextPrompt, OptionPrompt, ask
 from dialogs.renew_dialog import RenewDialog
 from dialogs.sign_in_dialog import SignInDialog
 from dialogs.status_dialog import StatusDialog
@@ -42,6 +50,7 @@ from dialogs.texts import save_locale, texts
 from dialogs.verify_contact_dialog import VerifyContactDialog
 from dialogs.waterfall import Waterfall
 from services.i18n import N_, Locale, translator
+from services.membership import Goal
 
 __all__ = ["MainDialog"]
 
@@ -57,6 +66,7 @@ class MainDialog(InterruptibleDialog):
     """Welcome the user, offer the journeys, start the chosen one, and come back."""
 
     MENU_PROMPT = "menu_prompt"
+    WHICH_PROMPT = "renew_or_upgrade"
 
     def __init__(
         self,
@@ -79,15 +89,19 @@ class MainDialog(InterruptibleDialog):
         self._journeys: dict[Intent, Dialog] = {
             Intent.CREATE_ACCOUNT: CreateAccountDialog(services),
             Intent.RENEW: RenewDialog(services),
+            Intent.UPGRADE: (benefits := BenefitsDialog(services)),
             Intent.ACCEPT_AGREEMENT: AgreementDialog(services),
             Intent.ADMIN_AGENT: AdminAgentDialog(services),
             Intent.VERIFY_CONTACT: VerifyContactDialog(services),
             Intent.STATUS: StatusDialog(services),
-            Intent.BENEFITS: BenefitsDialog(services),
+            Intent.BENEFITS: benefits,
         }
-        for journey in self._journeys.values():
+        for journey in {id(journey): journey for journey in self._journeys.values()}.values():
             self.add_dialog(journey)
-        steps = [self.menu_step, self.route_step, self.journey_step, self.loop_step]
+        self.add_dialog(OptionPrompt(self.WHICH_PROMPT, no=NOT_NOW))
+        steps = [
+            self.menu_step, self.which_step, self.route_step, self.journey_step, self.loop_step,
+        ]  # fmt: skip
         self.add_dialog(Waterfall("main", steps))
         self.initial_dialog_id = "main"
         # A typed label is accepted in either language (the user may have switched language
@@ -121,7 +135,7 @@ class MainDialog(InterruptibleDialog):
         elif action is not None:
             # A button on a card from before (a notice, an earlier conversation).
             intent = next((i for i in Intent if i.value == action), None)
-            choice = intent if intent in MENU else None
+            choice = intent if intent in JOURNEY_LABELS else None
         elif activity.type == ActivityTypes.message and activity.text:
             intent = recognize_interruption(activity.text)
             choice = self._menu.recognize(activity.text)
@@ -135,6 +149,18 @@ class MainDialog(InterruptibleDialog):
             case _ if choice is not None:
                 begin.update(welcome=False, choice=choice.value)
         return await super().on_begin_dialog(inner_dc, begin)
+
+    def restart_at(self, stack: list[str]) -> dict[str, Any]:
+        """The options that begin this dialog again at the journey of a saved ``stack`` (its
+        dialogs' ids, outermost first), or at the menu when no journey was under way."""
+        intents = {dialog.id: intent for intent, dialog in self._journeys.items()}
+        intent = next((intents[i] for i in stack if i in intents), None)
+        return {"welcome": False, **({"choice": intent.value} if intent is not None else {})}
+
+    def journey_of(self, action: str) -> str | None:
+        """The id of the journey dialog a button's ``action`` starts, if it starts one."""
+        intent = next((i for i in self._journeys if i.value == action), None)
+        return self._journeys[intent].id if intent is not None else None
 
     async def menu_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Greet a newcomer, then offer the menu (unless the choice is already known)."""
@@ -156,8 +182,31 @@ class MainDialog(InterruptibleDialog):
             ),
         )
 
+    async def which_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Ask whether to renew or to upgrade, for the menu item that offers both."""
+        if step.result != Intent.RENEW_OR_UPGRADE.value:
+            return await step.next(step.result)
+        if await self._services.user(step.context) is None:  # the renewal says why it can't
+            return await step.next(Intent.RENEW.value)
+        return await step.prompt(
+            self.WHICH_PROMPT,
+            ask(
+                N_("Renew the membership, or upgrade it?"),
+                choices=[
+                    Option(Intent.RENEW, JOURNEY_LABELS[Intent.RENEW]),
+                    Option(Intent.UPGRADE, JOURNEY_LABELS[Intent.UPGRADE]),
+                    NOT_NOW,
+                ],
+            ),
+        )
+
     async def route_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Sign the user in first when a journey needs to know them and cannot yet."""
+        if step.result == NOT_NOW.action:
+            await step.context.send_activity(
+                texts(step.context).gettext("OK, nothing was changed.")
+            )
+            return await step.replace_dialog(self.initial_dialog_id, {"welcome": False})
         if (shortcut := _shortcut(step.result)) is not None:
             intent = Intent.BENEFITS
             step.values["journey_options"] = shortcut
@@ -179,7 +228,10 @@ class MainDialog(InterruptibleDialog):
         if step.result is False:  # the sign-in did not complete; the user was told why
             return await step.next(None)
         if (journey := self._journeys.get(intent)) is not None:
-            return await step.begin_dialog(journey.id, step.values.get("journey_options"))
+            options = step.values.get("journey_options")
+            if intent is Intent.UPGRADE:
+                options = {"path": "upgrade"}
+            return await step.begin_dialog(journey.id, options)
         if intent is Intent.HELP:
             await step.context.send_activity(t.gettext(HELP_TEXT))
         elif intent is Intent.HUMAN:
@@ -187,8 +239,24 @@ class MainDialog(InterruptibleDialog):
         return await step.next(None)
 
     async def loop_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        """Come back to the menu."""
+        """Offer what the user set out to do, if the journey just done made it possible; then
+        come back to the menu."""
+        if Intent(step.values["intent"]) in _MAY_COMPLETE_A_GOAL:
+            await self._offer_goal(step.context)
         return await step.replace_dialog(self.initial_dialog_id, {"welcome": False})
+
+    async def _offer_goal(self, context: TurnContext) -> None:
+        user = await self._services.user(context)
+        if user is None or (organization_id := await self._services.organization_of(user)) is None:
+            return
+        goal = await self._services.membership.goal(organization_id, user.id)
+        if goal is None:
+            return
+        status = await self._services.membership.status(organization_id)
+        if status.ready_for(goal):
+            t = texts(context)
+            text = t.gettext(GOAL_READY[goal], organization=status.legal_name)
+            await context.send_activity(message(continue_card(t, text, GOAL_JOURNEYS[goal])))
 
     async def _recognize_menu(self, prompt: PromptValidatorContext) -> bool:
         if (action := card_action(prompt.context.activity)) is not None and _shortcut(
@@ -197,7 +265,7 @@ class MainDialog(InterruptibleDialog):
             prompt.recognized.value = action
             return True
         if action is not None:
-            intent: Intent | None = next((i for i in MENU if i.value == action), None)
+            intent: Intent | None = next((i for i in JOURNEY_LABELS if i.value == action), None)
         elif prompt.recognized.succeeded:
             intent = self._menu.recognize(prompt.recognized.value)
         else:
@@ -206,6 +274,25 @@ class MainDialog(InterruptibleDialog):
             return False
         prompt.recognized.value = intent.value
         return True
+
+
+# Journeys that may do the last step a goal waited for (the account's steps; a renewal, which an
+# upgrade of an expired membership waits for).
+_MAY_COMPLETE_A_GOAL = frozenset({
+    Intent.CREATE_ACCOUNT, Intent.ACCEPT_AGREEMENT, Intent.VERIFY_CONTACT, Intent.ADMIN_AGENT,
+    Intent.RENEW,
+})  # fmt: skip
+GOAL_READY = {
+    Goal.RENEW: N_(
+        "Everything renewing needs is done: {organization} can renew its membership now."
+    ),
+    Goal.UPGRADE: N_(
+        "Everything upgrading needs is done: {organization} can upgrade its membership now."
+    ),
+    Goal.BUY: N_("Everything buying needs is done: {organization} can buy offers now."),
+}
+NOT_NOW = Option("menu.not_now", N_("Not now"))
+NOTHING_CHANGED = N_("OK, nothing was changed.")
 
 
 def _shortcut(action: object) -> dict[str, Any] | None:

@@ -10,10 +10,10 @@ from typing import Any
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
-from dialogs.benefits_dialog import format_price
 from dialogs.cards import benefit_line, message, status_card
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
+from dialogs.prices import format_price
 from dialogs.texts import texts, turn_locale
 from dialogs.verify_contact_dialog import last_email_line
 from dialogs.waterfall import Waterfall

@@ -56,6 +56,8 @@ class OrderRow(Base):
     id: Mapped[str] = mapped_column(String(20), primary_key=True)
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     offer_id: Mapped[str] = mapped_column(String(60))
+    # "purchase", or "renewal": paying it extends the membership (a paid subscription's term).
+    purpose: Mapped[str] = mapped_column(String(20), default="purchase", server_default="purchase")
     offer: Mapped[dict[str, Any]] = mapped_column(JSON())
     amount: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))

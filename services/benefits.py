@@ -1,31 +1,38 @@
 """Upgrade a membership, buy offers, and activate the benefits they bring.
 
-**Upgrade.** A network member in good standing (its membership not expired, its account-creation
-checklist done) may go up a tier. A view-only legacy record must first create its Partner
-Center account. The Action Pack is bought (its tier names a ``purchasable_offer``); a competency
-is applied for: the user picks a solution area and answers each requirement (attests, or gives
-evidence), and the application waits in review; nothing is granted at once.
+**Upgrade.** A network member in good standing may go up a tier: its Partner Center account
+set up first (``services.membership.SETUP_STEPS``: a legacy record moves in when the account is
+made), its membership not expired (renew first). The Action Pack is bought (its tier names a
+``purchasable_offer``); a competency is applied for: the user picks a solution area and
+answers each requirement (attests, or gives evidence), and the application waits in review;
+nothing is granted at once.
 
-**Buy.** Only a global administrator of the organization may order. An order is priced in the
-organization's country and currency when it is placed, and waits for payment. The payment is
-confirmed by an operator (``membership-bot orders confirm``) or by the payment provider's signed
-webhook; confirming is idempotent (a guarded update: two confirmations at once provision once).
-Provisioning creates the offer's benefits, which end with the membership's term (its expiry
-date), and raises the membership's tier for an offer that brings one. After the commit, an
-optional ``OrderPaidListener`` is told (the bot tells the buyer in the chat).
+**Buy.** Only a global administrator of the organization may order, once the account is set
+up (``SetupIncomplete`` otherwise) and the membership current; what the organization holds for
+its term is not sold again (``AlreadyHeld``). A paid subscription (the Action Pack) renews
+through an order too: a ``RENEWAL`` order, which extends the membership a year once paid.
+An order is priced in the organization's country and currency when it is placed, and waits
+for payment (the catalog says how to pay). The payment is confirmed by an operator
+(``membership-bot orders confirm``) or by the payment provider's signed webhook; confirming is
+idempotent (a guarded update: two confirmations at once provision once). Provisioning creates
+the offer's benefits, which end with the membership's term (its expiry date), and raises the
+membership's tier for an offer that brings one. After the commit, an optional
+``OrderPaidListener`` is told (the bot tells the buyer in the chat).
 
 **Activate.** A benefit is *available* until someone activates it (some need a detail: the
 tenant, the number of seats), then *active*; *expiring* within ``EXPIRING_DAYS`` of its term's
 end, *used* once its quantity is used up, *expired* after its term. Activation records who and
 when, and is idempotent: a double click activates once.
 
-Errors (all ``ServiceError``; ``NotFound`` and ``ViewOnlyRecord`` come from ``services.errors``):
+Errors (all ``ServiceError``; ``NotFound``, ``ViewOnlyRecord`` and ``SetupIncomplete`` come
+from ``services.errors``):
 
     NotGlobalAdmin          only a global administrator may buy (carries who can)
     IneligibleUpgrade       this tier cannot be reached now (carries an ``UpgradeBlock``)
     PurchaseRequired        this tier is bought, not applied for (carries the offer id)
     IncompleteApplication   a solution area or a requirement's answer is missing
     NotSoldHere             the offer has no price in the organization's country
+    AlreadyHeld             the organization holds what the offer brings for the term: renew it
     OrderClosed             a cancelled order cannot be paid, a paid one cannot be cancelled
     BenefitUnavailable      the benefit expired or is used up
     DetailRequired          activation needs a detail (also a ``ValueError``)
@@ -42,7 +49,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol, overload
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from services.benefit_tables import BenefitRow, OrderRow, UpgradeApplicationRow
 from services.catalog import (
@@ -55,11 +62,28 @@ from services.catalog import (
     TierSpec,
 )
 from services.clock import Clock
-from services.errors import NotFound, ServiceError, ViewOnlyRecord
+from services.errors import (
+    NotFound,
+    RenewalNotOpen,
+    ServiceError,
+    SetupIncomplete,
+    ViewOnlyRecord,
+)
 from services.leases import rowcount
-from services.membership import Actor, Source, Step, StepState, Tier
+from services.membership import (
+    SETUP_STEPS,
+    Actor,
+    Goal,
+    Source,
+    Step,
+    StepState,
+    Tier,
+    renewal_opens_on,
+    renewed_expiry,
+)
 from services.tables import (
     ChecklistEntryRow,
+    JourneyGoalRow,
     MembershipEventRow,
     MembershipRow,
     OrganizationMemberRow,
@@ -70,6 +94,7 @@ from services.unit_of_work import UnitOfWork, rows
 __all__ = [
     "EXPIRING_DAYS",
     "Activation",
+    "AlreadyHeld",
     "Benefit",
     "BenefitState",
     "BenefitUnavailable",
@@ -82,6 +107,7 @@ __all__ = [
     "Order",
     "OrderClosed",
     "OrderPaidListener",
+    "OrderPurpose",
     "OrderStatus",
     "Payment",
     "PurchaseRequired",
@@ -102,10 +128,10 @@ _ID_LENGTH = 6
 class UpgradeBlock(StrEnum):
     """Why a tier cannot be reached now."""
 
-    VIEW_ONLY = "view_only"  # an expired legacy record: create the Partner Center account first
     NO_MEMBERSHIP = "no_membership"
-    NOT_IN_GOOD_STANDING = "not_in_good_standing"  # expired, or the checklist is not done
     ALREADY_AT_OR_ABOVE = "already_at_or_above"
+    SETUP_INCOMPLETE = "setup_incomplete"  # the Partner Center account first (``missing``)
+    EXPIRED = "expired"  # renew first: a network member upgrades
     APPLICATION_PENDING = "application_pending"
 
 
@@ -139,6 +165,15 @@ class IncompleteApplication(ServiceError, ValueError):
     def __init__(self, missing: list[str]) -> None:
         super().__init__("missing: " + ", ".join(missing))
         self.missing = missing
+
+
+class AlreadyHeld(ServiceError):
+    """The organization holds what the offer brings (or more) until ``until``: it is renewed,
+    not bought again."""
+
+    def __init__(self, until: date) -> None:
+        super().__init__(f"already held until {until.isoformat()}")
+        self.until = until
 
 
 class NotSoldHere(ServiceError):
@@ -199,12 +234,20 @@ class OrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class OrderPurpose(StrEnum):
+    """What an order is for."""
+
+    PURCHASE = "purchase"
+    RENEWAL = "renewal"  # a paid subscription's next term: paying it extends the membership
+
+
 class Order(BaseModel):
     """An order of an offer, with the price it was placed at."""
 
     id: str
     organization_id: str
     offer_id: str
+    purpose: OrderPurpose = OrderPurpose.PURCHASE
     offer: Offer
     amount: Decimal
     currency: str
@@ -321,6 +364,7 @@ def _order(row: Any) -> Order:
         id=row.id,
         organization_id=row.organization_id,
         offer_id=row.offer_id,
+        purpose=OrderPurpose(row.purpose),
         offer=Offer.model_validate(row.offer["offer"]),
         amount=Decimal(row.amount),
         currency=row.currency,
@@ -456,11 +500,35 @@ class BenefitsService:
     # Buy
 
     async def offers(self, organization_id: str) -> list[tuple[Offer, Price | None]]:
-        """Every offer, priced for the organization's country (None: not sold there)."""
+        """Every offer the organization does not hold already, priced for its country (None:
+        not sold there)."""
         catalog = await self.catalog()
         async with self._units() as unit:
             country = (await self._organization(unit, organization_id)).country or "*"
-        return [(offer, offer.price_for(country)) for offer in catalog.offers]
+            membership = await self._membership(unit, organization_id)
+            return [
+                (offer, offer.price_for(country))
+                for offer in catalog.offers
+                if self._held_until(catalog, membership, offer) is None
+            ]
+
+    async def renewal_offer(self, organization_id: str) -> tuple[Offer, Price] | None:
+        """What renewing costs when the membership is a paid subscription (the Action Pack):
+        its offer and the organization's price; None when renewing is free."""
+        catalog = await self.catalog()
+        async with self._units() as unit:
+            membership = await self._membership(unit, organization_id)
+            if membership is None:
+                return None
+            offer_id = catalog.tier(membership.tier).purchasable_offer
+            if offer_id is None:
+                return None
+            country = (await self._organization(unit, organization_id)).country or "*"
+        offer = catalog.offer(offer_id)
+        price = offer.price_for(country)
+        if price is None:
+            raise NotSoldHere(f"{offer_id!r} is not sold in {country!r}")
+        return offer, price
 
     async def who_can_buy(self, organization_id: str) -> list[str]:
         """The display names of the organization's global administrators the bot has met."""
@@ -468,12 +536,20 @@ class BenefitsService:
             return await self._admins(unit, organization_id)
 
     async def create_order(
-        self, organization_id: str, actor: Actor, *, global_admin: bool, offer_id: str
+        self,
+        organization_id: str,
+        actor: Actor,
+        *,
+        global_admin: bool,
+        offer_id: str,
+        purpose: OrderPurpose = OrderPurpose.PURCHASE,
     ) -> Order:
         """Place an order of ``offer_id`` at the organization's price; it waits for payment.
 
         An open order of the same offer by the organization is returned instead of a second one
-        (a repeated "buy" click orders once).
+        (a repeated "buy" click orders once). What the organization holds already for the term
+        is not sold again (``AlreadyHeld``); a paid subscription's next term is a ``RENEWAL``
+        order, placed while renewal is open (``RenewalNotOpen`` before).
         """
         catalog = await self.catalog()
         async with self._units() as unit:
@@ -484,11 +560,21 @@ class BenefitsService:
             today = self._clock.today()
             if membership is None:
                 raise IneligibleUpgrade(UpgradeBlock.NO_MEMBERSHIP)
-            if membership.expiry_date < today:
-                if membership.source == Source.LEGACY:
-                    raise ViewOnlyRecord(organization_id)
-                raise IneligibleUpgrade(UpgradeBlock.NOT_IN_GOOD_STANDING)
+            if membership.expiry_date < today and membership.source == Source.LEGACY:
+                raise ViewOnlyRecord(organization_id)
+            if missing := await self._setup_missing(unit, organization_id):
+                raise SetupIncomplete([step.value for step in missing])
             offer = catalog.offer(offer_id)
+            if purpose is OrderPurpose.RENEWAL:
+                if catalog.tier(membership.tier).purchasable_offer != offer_id:
+                    raise NotFound(f"{offer_id!r} does not renew the {membership.tier} tier")
+                opens = renewal_opens_on(membership.expiry_date)
+                if today < opens:
+                    raise RenewalNotOpen(opens)
+            elif membership.expiry_date < today:
+                raise IneligibleUpgrade(UpgradeBlock.EXPIRED)
+            elif (until := self._held_until(catalog, membership, offer)) is not None:
+                raise AlreadyHeld(until)
             price = offer.price_for(organization.country or "*")
             if price is None:
                 raise NotSoldHere(f"{offer_id!r} is not sold in {organization.country!r}")
@@ -496,6 +582,7 @@ class BenefitsService:
                 select(OrderRow).where(
                     OrderRow.organization_id == organization_id,
                     OrderRow.offer_id == offer_id,
+                    OrderRow.purpose == purpose.value,
                     OrderRow.status == OrderStatus.AWAITING_PAYMENT.value,
                 )
             )
@@ -509,6 +596,7 @@ class BenefitsService:
                 id=order_id,
                 organization_id=organization_id,
                 offer_id=offer_id,
+                purpose=purpose.value,
                 offer={
                     "offer": offer.model_dump(mode="json", by_alias=True),
                     "benefits": [spec.model_dump(mode="json", by_alias=True) for spec in specs],
@@ -522,7 +610,7 @@ class BenefitsService:
             )
             unit.session.add(row)
             self._event(unit, organization_id, "order_placed", actor.name,
-                        {"order": order_id, "offer": offer_id,
+                        {"order": order_id, "offer": offer_id, "purpose": purpose.value,
                          "amount": str(price.amount), "currency": price.currency})  # fmt: skip
             await unit.commit()
             return _order(row)
@@ -668,6 +756,19 @@ class BenefitsService:
         specs = {spec["id"]: spec for spec in order.offer["benefits"]}
         membership = await unit.session.get(MembershipRow, order.organization_id)
         today, now = self._clock.today(), self._clock.now()
+        by = f"payment {reference}"[:200]
+        if membership is not None and order.purpose == OrderPurpose.RENEWAL.value:
+            previous = membership.expiry_date
+            membership.expiry_date = renewed_expiry(previous, today)
+            renewal = {"from": previous.isoformat(), "to": membership.expiry_date.isoformat(),
+                       "order": order.id}  # fmt: skip
+            self._event(unit, order.organization_id, "renewed", by, renewal)
+            await unit.session.execute(
+                delete(JourneyGoalRow).where(
+                    JourneyGoalRow.organization_id == order.organization_id,
+                    JourneyGoalRow.goal == Goal.RENEW.value,
+                )
+            )
         # Benefits end with the membership's term; without one, with the offer's own term.
         term_end = (
             membership.expiry_date
@@ -682,7 +783,6 @@ class BenefitsService:
                     term_end=term_end, order_id=order.id, created_at=now,
                 )
             )  # fmt: skip
-        by = f"payment {reference}"[:200]
         self._event(unit, order.organization_id, "order_paid", by,
                     {"order": order.id, "reference": reference})  # fmt: skip
         if membership is not None and offer.tier is not None:
@@ -700,23 +800,14 @@ class BenefitsService:
         catalog: Catalog,
         tier: TierSpec,
     ) -> UpgradeBlock | None:
-        today = self._clock.today()
         if membership is None:
             return UpgradeBlock.NO_MEMBERSHIP
-        if membership.source == Source.LEGACY and membership.expiry_date < today:
-            return UpgradeBlock.VIEW_ONLY
         if catalog.tier(membership.tier).rank >= tier.rank:
             return UpgradeBlock.ALREADY_AT_OR_ABOVE
-        done = set(
-            await unit.session.scalars(
-                select(ChecklistEntryRow.step).where(
-                    ChecklistEntryRow.organization_id == organization_id,
-                    ChecklistEntryRow.state == StepState.DONE.value,
-                )
-            )
-        )
-        if membership.expiry_date < today or not {step.value for step in Step} <= done:
-            return UpgradeBlock.NOT_IN_GOOD_STANDING
+        if await self._setup_missing(unit, organization_id):
+            return UpgradeBlock.SETUP_INCOMPLETE
+        if membership.expiry_date < self._clock.today():
+            return UpgradeBlock.EXPIRED
         pending = await unit.session.scalar(
             select(UpgradeApplicationRow.id).where(
                 UpgradeApplicationRow.organization_id == organization_id,
@@ -725,6 +816,31 @@ class BenefitsService:
             )
         )
         return UpgradeBlock.APPLICATION_PENDING if pending is not None else None
+
+    @staticmethod
+    def _held_until(
+        catalog: Catalog, membership: MembershipRow | None, offer: Offer
+    ) -> date | None:
+        """Until when the organization holds what ``offer`` brings (its tier, or a higher
+        one), for the current term; None when it does not."""
+        if offer.tier is None or membership is None:
+            return None
+        current = catalog.tier(membership.tier).rank
+        if current < catalog.tier(offer.tier).rank:
+            return None
+        return membership.expiry_date
+
+    async def _setup_missing(self, unit: UnitOfWork, organization_id: str) -> list[Step]:
+        """The account-setup steps (``SETUP_STEPS``) still to do before any change of tier."""
+        done = set(
+            await unit.session.scalars(
+                select(ChecklistEntryRow.step).where(
+                    ChecklistEntryRow.organization_id == organization_id,
+                    ChecklistEntryRow.state == StepState.DONE.value,
+                )
+            )
+        )
+        return [step for step in SETUP_STEPS if step.value not in done]
 
     async def _organization(self, unit: UnitOfWork, organization_id: str) -> OrganizationRow:
         organization = await unit.session.get(OrganizationRow, organization_id)

@@ -41,6 +41,7 @@ __all__ = [
     "CatalogStore",
     "LocalizedText",
     "Offer",
+    "PaymentInstructions",
     "Price",
     "Requirement",
     "SolutionArea",
@@ -166,13 +167,29 @@ class Offer(_Strict):
 _Item = TypeVar("_Item", TierSpec, BenefitSpec, Offer)
 
 
+class PaymentInstructions(_Strict):
+    """How a buyer pays an order, as the operator tells it: words, and a page to pay on.
+
+    ``{order}`` in either is replaced by the order's id (a transfer's reference, a link).
+    """
+
+    how: LocalizedText
+    url: str | None = Field(default=None, pattern=r"^https://")
+
+    def text(self, locale: Locale, order_id: str) -> str:
+        """The instructions for ``order_id`` in ``locale``, with the link after them."""
+        words = self.how.text(locale).replace("{order}", order_id)
+        return f"{words} {self.url.replace('{order}', order_id)}" if self.url else words
+
+
 class Catalog(_Strict):
-    """The whole catalog: every tier, benefit and offer."""
+    """The whole catalog: every tier, benefit and offer, and how orders are paid."""
 
     version: str = Field(min_length=1)
     tiers: list[TierSpec]
     benefits: list[BenefitSpec]
     offers: list[Offer] = []
+    payment: PaymentInstructions | None = None
 
     def tier(self, tier: Tier | str) -> TierSpec:
         """The tier ``tier``."""

@@ -5,6 +5,8 @@
     ├── NotFound                 no such organization, membership or agreement
     ├── ViewOnlyRecord           an expired legacy record: create the Partner Center account first
     ├── RenewalNotOpen           too early to renew (carries the date it opens)
+    ├── SetupIncomplete          the Partner Center account is not set up enough to renew or
+    │                            upgrade (carries the steps still to do)
     ├── ResendLimited            too many verification emails to one contact (carries when the
     │                            next one is allowed)
     ├── MailDeliveryError        a mail transport did not take a message: ``permanent`` when
@@ -29,6 +31,7 @@ __all__ = [
     "RenewalNotOpen",
     "ResendLimited",
     "ServiceError",
+    "SetupIncomplete",
     "SignInRefused",
     "StorageConflict",
     "ViewOnlyRecord",
@@ -68,6 +71,15 @@ class RenewalNotOpen(ServiceError):
     def __init__(self, opens_on: date) -> None:
         super().__init__(f"renewal opens on {opens_on.isoformat()}")
         self.opens_on = opens_on
+
+
+class SetupIncomplete(ServiceError):
+    """Renewing or upgrading needs the Partner Center account first; ``missing`` are the steps
+    (``services.membership.Step`` values, in order) still to do."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"the account setup is not finished: {', '.join(missing)}")
+        self.missing = missing
 
 
 class ResendLimited(ServiceError):

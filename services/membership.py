@@ -9,6 +9,15 @@ and stays open after it; a renewal adds one year to the later of the expiry date
 The account-creation journey is a checklist of ``Step``s per organization, each with its
 state, who moved it and when, so that anyone of the organization can resume it where it
 stands, days later. Agreement decisions are append-only.
+
+**Renewing or upgrading needs the Partner Center account first** (the seed page): signed in
+as a global administrator (which moves a legacy record into Partner Center), the legal
+profile and primary contact given, and the agreement accepted: ``SETUP_STEPS``. The primary
+contact's email confirmation is asynchronous (the review goes on after it) and the admin agent
+role is for adding users: neither holds a renewal up.
+
+A user's **goal** (renew, upgrade) is kept while the steps it needs are done, so that the
+journeys go on with it, or offer it, once they are; it ends when done or dropped.
 """
 
 from __future__ import annotations
@@ -19,15 +28,16 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, delete, or_, select
 
 from services.clock import Clock
-from services.errors import NotFound, RenewalNotOpen, ViewOnlyRecord
+from services.errors import NotFound, RenewalNotOpen, SetupIncomplete, ViewOnlyRecord
 from services.profile import ADDRESS_FIELDS, LegalProfile
 from services.tables import (
     AgreementDecisionRow,
     AgreementVersionRow,
     ChecklistEntryRow,
+    JourneyGoalRow,
     MembershipEventRow,
     MembershipRow,
     OrganizationRow,
@@ -37,9 +47,11 @@ from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
     "RENEWAL_WINDOW_DAYS",
+    "SETUP_STEPS",
     "Actor",
     "AgreementVersion",
     "ChecklistItem",
+    "Goal",
     "MembershipService",
     "MembershipView",
     "OrganizationStatus",
@@ -48,6 +60,8 @@ __all__ = [
     "Step",
     "StepState",
     "Tier",
+    "renewal_opens_on",
+    "renewed_expiry",
 ]
 
 RENEWAL_WINDOW_DAYS = 90
@@ -77,6 +91,18 @@ class Step(StrEnum):
     CONTACT_VERIFICATION = "contact_verification"
     AGREEMENT = "agreement"
     ADMIN_AGENT = "admin_agent"
+
+
+# What renewing or upgrading needs done first: the Partner Center account (see above).
+SETUP_STEPS: tuple[Step, ...] = (Step.SIGN_IN, Step.LEGAL_PROFILE, Step.AGREEMENT)
+
+
+class Goal(StrEnum):
+    """What a user set out to do that may need other steps first."""
+
+    RENEW = "renew"
+    UPGRADE = "upgrade"
+    BUY = "buy"
 
 
 class StepState(StrEnum):
@@ -133,6 +159,26 @@ class OrganizationStatus(BaseModel):
         """The first step not done yet, where a returning user resumes."""
         return next((item.step for item in self.checklist if item.state != StepState.DONE), None)
 
+    @property
+    def first_to_do(self) -> Step | None:
+        """The first step the user can do now (one waiting on someone else is passed over)."""
+        return next((item.step for item in self.checklist if item.state is StepState.PENDING), None)
+
+    @property
+    def setup_missing(self) -> list[Step]:
+        """The steps renewing or upgrading still needs done first (``SETUP_STEPS``), in order."""
+        done = {item.step for item in self.checklist if item.state is StepState.DONE}
+        return [step for step in SETUP_STEPS if step not in done]
+
+    def ready_for(self, goal: Goal) -> bool:
+        """Whether ``goal`` can be done now: the setup it needs is done and the calendar allows."""
+        membership = self.membership
+        if membership is None or self.setup_missing:
+            return False
+        if goal is Goal.RENEW:
+            return membership.can_renew
+        return membership.days_left >= 0
+
 
 class AgreementVersion(BaseModel):
     """The agreement a user is asked to accept."""
@@ -155,6 +201,16 @@ def _add_year(day: date) -> date:
         return day.replace(year=day.year + 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year + 1, day=28)
+
+
+def renewed_expiry(expiry: date, today: date) -> date:
+    """The expiry date after a renewal: one year after the later of the expiry and today."""
+    return _add_year(max(expiry, today))
+
+
+def renewal_opens_on(expiry: date) -> date:
+    """The first day a membership expiring on ``expiry`` may be renewed."""
+    return date.fromordinal(expiry.toordinal() - RENEWAL_WINDOW_DAYS)
 
 
 class _MembershipFields(Protocol):
@@ -198,7 +254,7 @@ _CHECKLIST = select(
 def _view(row: _MembershipFields, today: date) -> MembershipView:
     source = Source(row.source)
     view_only = source is Source.LEGACY and row.expiry_date < today
-    opens = date.fromordinal(row.expiry_date.toordinal() - RENEWAL_WINDOW_DAYS)
+    opens = renewal_opens_on(row.expiry_date)
     return MembershipView(
         mpn_id=row.mpn_id,
         tier=Tier(row.tier),
@@ -357,7 +413,7 @@ class MembershipService:
             return await self._status(unit, organization_id)
 
     async def renew(self, organization_id: str, by: Actor) -> MembershipView:
-        """Extend the membership one year, if its record and the calendar allow it."""
+        """Extend the membership one year, if its record, its setup and the calendar allow it."""
         today = self._clock.today()
         async with self._units() as unit:
             membership = await unit.session.get(MembershipRow, organization_id)
@@ -366,14 +422,57 @@ class MembershipService:
             view = _view(membership, today)
             if view.source is Source.LEGACY:
                 raise ViewOnlyRecord(organization_id)
+            if missing := (await self._status(unit, organization_id)).setup_missing:
+                raise SetupIncomplete([step.value for step in missing])
             if not view.can_renew:
                 raise RenewalNotOpen(view.renewal_opens_on)
             previous = membership.expiry_date
-            membership.expiry_date = _add_year(max(previous, today))
+            membership.expiry_date = renewed_expiry(previous, today)
             renewal = {"from": previous.isoformat(), "to": membership.expiry_date.isoformat()}
             self._event(unit, organization_id, "renewed", by, renewal)
+            await unit.session.execute(
+                delete(JourneyGoalRow).where(
+                    JourneyGoalRow.organization_id == organization_id,
+                    JourneyGoalRow.goal == Goal.RENEW.value,
+                )
+            )
             await unit.commit()
             return _view(membership, today)
+
+    async def set_goal(self, organization_id: str, user_id: str, goal: Goal) -> None:
+        """Remember that ``user_id`` set out to ``goal`` for the organization."""
+        async with self._units() as unit:
+            row = await unit.session.get(JourneyGoalRow, (organization_id, user_id))
+            if row is None:
+                row = JourneyGoalRow(organization_id=organization_id, user_id=user_id)
+                unit.session.add(row)
+            row.goal, row.set_at = goal.value, self._clock.now()
+            await unit.commit()
+
+    async def goal(self, organization_id: str, user_id: str) -> Goal | None:
+        """What ``user_id`` set out to do for the organization and has not done, if anything."""
+        async with self._units() as unit:
+            row = await unit.session.get(JourneyGoalRow, (organization_id, user_id))
+            return Goal(row.goal) if row is not None else None
+
+    async def drop_goals(self, user_id: str) -> None:
+        """Forget whatever ``user_id`` set out to do, for every organization (they cancelled)."""
+        async with self._units() as unit:
+            await unit.session.execute(
+                delete(JourneyGoalRow).where(JourneyGoalRow.user_id == user_id)
+            )
+            await unit.commit()
+
+    async def drop_goal(self, organization_id: str, user_id: str) -> None:
+        """Forget ``user_id``'s goal for the organization (done, or they dropped it)."""
+        async with self._units() as unit:
+            await unit.session.execute(
+                delete(JourneyGoalRow).where(
+                    JourneyGoalRow.organization_id == organization_id,
+                    JourneyGoalRow.user_id == user_id,
+                )
+            )
+            await unit.commit()
 
     async def current_agreement(self) -> AgreementVersion:
         """The agreement version in force today."""

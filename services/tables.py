@@ -29,6 +29,7 @@ __all__ = [
     "ContactVerificationTokenRow",
     "ConversationReferenceRow",
     "EmailOutboxRow",
+    "JourneyGoalRow",
     "MembershipEventRow",
     "MembershipRow",
     "OrganizationMemberRow",
@@ -161,6 +162,23 @@ class ChecklistEntryRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     by_user: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class JourneyGoalRow(Base):
+    """What a user set out to do for an organization (renew, upgrade) and has not done yet.
+
+    Kept while the steps it needs first are done, so that the bot goes on with it, or offers
+    it, once they are; removed when it is done or the user drops it.
+    """
+
+    __tablename__ = "journey_goals"
+
+    organization_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    goal: Mapped[str] = mapped_column(String(20))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class EmailOutboxRow(Base):

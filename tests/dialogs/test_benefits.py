@@ -8,10 +8,13 @@ done. Ana Silva is its global administrator, Kenji Sato is not. Contoso's legacy
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from botbuilder.core import MemoryStorage
 from sqlalchemy import update
 
+from services.benefits import OrderPurpose
 from services.membership import Actor, Step, StepState
 from services.tables import MembershipRow
 from tests.support.chat import Chat, Reply
@@ -39,8 +42,10 @@ async def in_good_standing(services, organization_id: str = "northwind") -> None
 
 
 async def paid_order(services, offer_id: str) -> str:
+    # Northwind holds the Action Pack: it renews it (the next term's benefits) rather than buys.
+    purpose = OrderPurpose.RENEWAL if offer_id == "action_pack" else OrderPurpose.PURCHASE
     order = await services.benefits.create_order(
-        "northwind", ANA, global_admin=True, offer_id=offer_id
+        "northwind", ANA, global_admin=True, offer_id=offer_id, purpose=purpose
     )
     await services.benefits.confirm_payment(order.id, "PAY-1")
     return order.id
@@ -101,7 +106,8 @@ async def test_an_order_is_priced_in_the_organizations_currency_and_waits_for_pa
     chat = chat_as(storage, journey_services, "ana.silva")
 
     offers = await open_benefits(chat, "Buy offers")
-    assert "Microsoft Action Pack (one year): HKD 4,150" in offers[0].text
+    assert "Product support incidents (5-pack): HKD 19,500" in offers[0].text
+    assert "Action Pack" not in offers[0].text  # Northwind holds it: it renews it instead
     assert offers[-1].buttons[-1] == "Not now"
     question = await chat.click("Product support incidents (5-pack)")
     assert question[-1].text.startswith("Order Product support incidents (5-pack) for HKD 19,500?")
@@ -110,6 +116,10 @@ async def test_an_order_is_priced_in_the_organizations_currency_and_waits_for_pa
     [order] = await journey_services.benefits.orders("northwind", open_only=True)
     assert placed[0].text.startswith(
         f"Order {order.id} is placed: HKD 19,500, waiting for payment."
+    )
+    assert placed[0].text.endswith(
+        "To pay: The program's finance team sends the invoice with the payment details to the "
+        f"buyer; quote the order number {order.id} with the payment."
     )
     assert (order.amount, order.currency, order.buyer_id) == (19500, "HKD", "ana.silva")
     [card, *_] = await chat.say("Membership status")
@@ -215,10 +225,15 @@ async def test_benefits_end_with_the_membership_term(storage, journey_services, 
 @pytest.mark.parametrize(
     ("locale", "path", "said", "buttons"),
     [
-        ("en-US", "Upgrade the membership", "view-only: nothing can be upgraded or bought",
-         ["Create the account now", "Not now"]),
-        ("zh-TW", "升級會員資格", "在您建立合作夥伴中心帳戶之前，無法升級或購買任何項目",
-         ["現在建立帳戶", "現在不要"]),
+        ("en-US", "Upgrade the membership",
+         "To upgrade, Contoso Taiwan Ltd. first sets up its Partner Center account. Still to do: "
+         "Sign in as a global administrator; Legal business profile and primary contact; "
+         "Partner agreement accepted.",
+         ["Continue: Create the Partner Center account", "Not now"]),
+        ("zh-TW", "升級會員資格",
+         "若要升級，Contoso Taiwan Ltd. 須先完成合作夥伴中心帳戶的設定。尚待完成：以全域管理員身分"
+         "登入、法律商務設定檔及主要連絡人、已接受合作夥伴合約。",
+         ["繼續：建立合作夥伴中心帳戶", "現在不要"]),
     ],
 )  # fmt: skip
 async def test_an_expired_legacy_record_must_create_its_account_before_upgrading(
@@ -239,17 +254,16 @@ async def test_an_expired_legacy_record_must_create_its_account_before_upgrading
 
 
 @pytest.mark.parametrize(
-    ("locale", "path", "current", "tiers", "why"),
+    ("locale", "path", "current", "tiers", "question"),
     [
         ("en-US", "Upgrade the membership", "You have the Microsoft Action Pack subscription.",
-         ("Silver competency", "Gold competency"),
-         "Not yet: the membership must be current and the account setup finished first."),
+         ("Silver competency", "Gold competency"), "Which one would you like?"),
         ("zh-TW", "升級會員資格", "您目前是Microsoft 行動寶盒訂閱。",
-         ("銀級專長認證", "金級專長認證"), "尚無法升級：會員資格必須有效，且須先完成帳戶設定。"),
+         ("銀級專長認證", "金級專長認證"), "您想要哪一個？"),
     ],
 )  # fmt: skip
-async def test_an_organization_not_in_good_standing_sees_why_it_cannot_upgrade(
-    storage, journey_services, locale, path, current, tiers, why
+async def test_an_account_set_up_upgrades_while_the_contact_email_and_admin_agent_wait(
+    storage, journey_services, locale, path, current, tiers, question
 ):
     chat = chat_as(storage, journey_services, "ana.silva", locale)
 
@@ -258,9 +272,36 @@ async def test_an_organization_not_in_good_standing_sees_why_it_cannot_upgrade(
     card = replies[0]
     assert current in card.text
     assert all(tier in card.text for tier in tiers)
-    assert card.text.count(why) == 2
-    assert card.buttons == []
-    assert replies[-1].buttons[0] in ("Create the Partner Center account", "建立合作夥伴中心帳戶")
+    assert replies[-1].text == question
+    assert replies[-1].buttons[:2] == list(tiers)
+
+
+@pytest.mark.parametrize(
+    ("locale", "said", "button"),
+    [
+        ("en-US", "Your membership expired on 2026-11-04: renew it first, then you can upgrade.",
+         "Continue: Renew the membership"),
+        ("zh-TW", "您的會員資格已於 2026-11-04 到期：請先續約，之後即可升級。",
+         "繼續：續約會員資格"),
+    ],
+)  # fmt: skip
+async def test_an_expired_membership_is_renewed_before_it_upgrades(
+    storage, journey_services, locale, said, button
+):
+    async with journey_services.membership._units() as unit:  # Northwind expired 20 days ago
+        await unit.session.execute(
+            update(MembershipRow).where(MembershipRow.organization_id == "northwind")
+            .values(expiry_date=date(2026, 11, 4))
+        )  # fmt: skip
+        await unit.commit()
+    chat = chat_as(storage, journey_services, "ana.silva", locale)
+
+    replies = await chat.say("upgrade" if locale == "en-US" else "升級")
+
+    assert replies[0].text == said
+    assert replies[0].buttons == [button]
+    renewal = await chat.click(button)
+    assert "2026-11-04" in renewal[0].text and len(renewal[0].buttons) == 2
 
 
 async def test_a_network_member_upgrades_to_the_action_pack_by_buying_it(storage, journey_services):

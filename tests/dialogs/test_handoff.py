@@ -73,9 +73,9 @@ async def test_asking_mid_journey_in_chinese_keeps_the_step_and_records_where_it
 
     assert replies[0].text.startswith("我已請服務台派專人協助您（申請 HD-")
     assert "您目前排在第 2 位" in replies[0].text
-    assert replies[-1].buttons == ["立即續約", "現在不要"]  # the renewal question, asked again
+    assert replies[-1].buttons == ["下續約訂單", "現在不要"]  # the renewal question, asked again
     ticket = await handoffs.active_for("ana.silva")
-    assert (ticket.journey, ticket.step) == ("RenewDialog", "renew_confirm")
+    assert (ticket.journey, ticket.step) == ("RenewDialog", "renew_order_confirm")
     assert ticket.locale == "zh-TW"
 
 
@@ -101,14 +101,15 @@ async def test_an_answer_not_understood_twice_offers_a_person_and_keeps_the_ques
     second = await chat.say("elephant")
     asked = await chat.click("Talk to a person")
 
-    assert first[-1].buttons == ["Renew now", "Not now"]
-    assert second[-1].buttons == ["Renew now", "Not now", "Talk to a person"]
+    assert first[-1].buttons == ["Place the renewal order", "Not now"]
+    assert second[-1].buttons == ["Place the renewal order", "Not now", "Talk to a person"]
     ticket = await handoffs.active_for("ana.silva")
-    assert (ticket.reason, ticket.step) == (TicketReason.VALIDATION, "renew_confirm")
+    assert (ticket.reason, ticket.step) == (TicketReason.VALIDATION, "renew_order_confirm")
     assert asked[0].text.startswith("I've asked the help desk for a person")
-    assert asked[-1].buttons == ["Renew now", "Not now"]
+    assert asked[-1].buttons == ["Place the renewal order", "Not now"]
     # The question still takes its answer.
-    assert "Renewed." in "\n".join(str(r) for r in await chat.click("Renew now"))
+    ordered = "\n".join(str(r) for r in await chat.click("Place the renewal order"))
+    assert "Renewal order ORD-" in ordered
 
 
 async def test_after_an_error_the_apology_offers_a_person(storage, services, handoffs, monkeypatch):

@@ -15,6 +15,7 @@ from botbuilder.core import MemoryStorage
 
 from services.contact_verification import DeliveryState
 from services.membership import Actor, Source, Step, StepState
+from services.profile import LegalProfile
 from tests.support.chat import Chat
 
 TODAY = date(2026, 11, 24)
@@ -61,36 +62,61 @@ async def test_a_user_the_directory_does_not_know_is_told_how_to_get_known(
     assert replies[0].text.startswith("I can't find you in your organization's directory")
 
 
-async def test_renewal_inside_the_window_is_confirmed_then_extends_a_year(
+async def test_a_free_renewal_inside_the_window_is_confirmed_then_extends_a_year(
     storage, journey_services
 ):
-    chat = chat_as(storage, journey_services, "ana.silva", "zh-TW")
+    await _set_up_contoso(journey_services)  # a Silver competency renews at no charge
+    chat = chat_as(storage, journey_services, "mei.lin", "zh-TW")
 
     question = await chat.say("續約")
     done = await chat.click("立即續約")
     shown = await chat.click("會員狀態")
 
-    assert question[0].text.startswith("要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱")
+    assert question[0].text.startswith("要續約 Contoso Taiwan Ltd. 的銀級專長認證")
     assert question[0].buttons == ["立即續約", "現在不要"]
     assert done[0].text == (
-        "會員資格已續約\n\n"
-        "已續約。您的Microsoft 行動寶盒訂閱（MPN ID 4100003）現在有效至 2027-12-14。"
+        "會員資格已續約\n\n已續約。您的銀級專長認證（MPN ID 4100001）現在有效至 2027-11-24。"
     )
     assert done[0].buttons == ["會員狀態"]
-    assert "於 2027-12-14 到期" in shown[0].text  # the card's button shows the status
+    assert "於 2027-11-24 到期" in shown[0].text  # the card's button shows the status
+    status = await journey_services.membership.status("contoso")
+    assert status.membership.expiry_date == date(2027, 11, 24)
+
+
+async def test_a_paid_subscription_renews_through_an_order_and_its_payment(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "ana.silva", "zh-TW")
+
+    question = await chat.say("續約")
+    ordered = await chat.click("下續約訂單")
+    again = await chat.say("續約")  # before the payment: the order waits, none is added
+    [order] = await journey_services.benefits.orders("northwind", open_only=True)
+    await journey_services.benefits.confirm_payment(order.id, "HSBC-7781")
+
+    assert question[0].text == (
+        "要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱（MPN ID 4100003）嗎？目前於 "
+        "2026-12-14 到期。此訂閱每年費用為 HKD 4,150：我會建立一筆等待付款的訂單，付款後會員資格將"
+        "有效至 2027-12-14。"
+    )
+    assert question[0].buttons == ["下續約訂單", "現在不要"]
+    assert ordered[0].text.startswith(f"已建立續約訂單 {order.id}：HKD 4,150，等待付款中。")
+    assert f"付款時請註明訂單編號 {order.id}" in ordered[0].text
+    assert again[0].text.startswith(f"續約已經下單：訂單 {order.id}，HKD 4,150")
     status = await journey_services.membership.status("northwind")
-    assert status.membership.expiry_date == date(2027, 12, 14)
+    assert status.membership.expiry_date == date(2027, 12, 14)  # once paid
 
 
 async def test_renewal_before_the_window_says_when_it_opens(storage, journey_services):
-    chat = chat_as(storage, journey_services, "ana.silva")
+    await _set_up_contoso(journey_services)
+    chat = chat_as(storage, journey_services, "mei.lin")
     await chat.say("renew")
     await chat.say("yes")
 
     replies = await chat.say("renew")
 
     assert replies[0].text == (
-        "Renewal opens on 2027-09-15, 90 days before your membership expires on 2027-12-14. "
+        "Renewal opens on 2027-08-26, 90 days before your membership expires on 2027-11-24. "
         "I'll be able to renew it from then on."
     )
 
@@ -106,6 +132,20 @@ async def test_declining_the_renewal_changes_nothing(storage, journey_services):
     assert status.membership.days_left == 20
 
 
+async def _set_up_contoso(services) -> None:
+    """Contoso's account set up (signed in, profile, agreement): its renewal is open."""
+    mei = Actor(id="mei.lin", name="林美玲 Mei Lin")
+    membership = services.membership
+    await membership.create_partner_center_account(
+        "contoso", "7f3c2a10-0000-4000-8000-000000c0de01", mei
+    )
+    await membership.register("contoso", LegalProfile(**PROFILE_FIELDS), mei)
+    version = (await membership.current_agreement()).version
+    await membership.decide_agreement(
+        "contoso", version, mei, accepted=True, claimed_authority=True
+    )
+
+
 async def test_an_unclear_answer_to_a_question_re_asks_it_with_its_buttons(
     storage, journey_services
 ):
@@ -114,7 +154,7 @@ async def test_an_unclear_answer_to_a_question_re_asks_it_with_its_buttons(
 
     replies = await chat.say("也許吧")
 
-    assert replies[0].buttons == ["立即續約", "現在不要"]
+    assert replies[0].buttons == ["下續約訂單", "現在不要"]
 
 
 async def test_a_legacy_record_must_go_through_account_creation_before_renewal(
@@ -123,9 +163,10 @@ async def test_a_legacy_record_must_go_through_account_creation_before_renewal(
     chat = chat_as(storage, journey_services, "mei.lin")
 
     question = await chat.say("renew")
-    start = await chat.say("Create the account now")
+    start = await chat.say("yes")
 
-    assert question[0].text.startswith("Your membership has expired and its record")
+    assert question[0].text.startswith("Your membership has expired, and its record")
+    assert question[1].buttons == ["Continue: Create the Partner Center account", "Not now"]
     assert start[0].text.startswith("Creating the Partner Center account takes a few minutes")
     assert start[0].buttons == ["Next", "Check what I need first", "Not now"]
 
@@ -233,6 +274,9 @@ async def test_a_global_admin_creates_the_account_from_sign_in_to_what_is_left(
     assert verification.delivery is DeliveryState.PENDING and not verification.verified
 
 
+PROFILE_FIELDS = {key: value for key, value in GOOD_PROFILE.items() if key != "action"}
+
+
 async def _at_the_profile_form(storage, journey_services, locale: str = "en-US") -> Chat:
     chat = chat_as(storage, journey_services, "mei.lin", locale)
     await chat.say("create account")
@@ -305,8 +349,7 @@ async def test_a_colleague_resumes_the_journey_at_the_first_pending_step(storage
     replies = await chat_as(storage, journey_services, "kenji.sato").say("create account")
 
     assert replies[0].text == (
-        "Welcome back. Northwind Traders Inc.'s account setup picks up at: "
-        "Primary contact's email confirmed."
+        "Welcome back. Northwind Traders Inc.'s account setup picks up at: Admin agent role."
     )
     assert replies[1].text.startswith("The legal business profile") is False
     assert (
@@ -379,7 +422,7 @@ async def test_switching_language_inside_a_journey_re_asks_in_the_new_language(
     replies = await chat.say("中文")
 
     assert replies[1].text.startswith("要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱")
-    assert replies[1].buttons == ["立即續約", "現在不要"]
+    assert replies[1].buttons == ["下續約訂單", "現在不要"]
 
 
 async def test_cancel_inside_a_journey_returns_to_the_menu(storage, journey_services):
@@ -446,8 +489,15 @@ async def test_someone_outside_the_admin_agent_group_gets_the_steps_and_can_chec
 async def test_after_creating_the_account_an_expired_membership_can_be_renewed(
     storage, journey_services
 ):
-    await journey_services.membership.create_partner_center_account(
-        "contoso", "7f3c2a10-0000-4000-8000-000000c0de01", Actor(id="mei.lin", name="Mei")
+    mei = Actor(id="mei.lin", name="Mei")
+    membership = journey_services.membership
+    await membership.create_partner_center_account(
+        "contoso", "7f3c2a10-0000-4000-8000-000000c0de01", mei
+    )
+    await membership.register("contoso", LegalProfile(**PROFILE_FIELDS), mei)
+    version = (await membership.current_agreement()).version
+    await membership.decide_agreement(
+        "contoso", version, mei, accepted=True, claimed_authority=True
     )
     chat = chat_as(storage, journey_services, "mei.lin", "zh-TW")
     await chat.say("續約")
@@ -479,7 +529,7 @@ async def test_a_button_from_an_older_card_re_asks_the_current_question(storage,
     replies = await chat.click("Membership status")  # on the menu card, above the question
 
     assert replies[0].text.startswith("Renew the Microsoft Action Pack subscription")
-    assert replies[0].buttons == ["Renew now", "Not now"]
+    assert replies[0].buttons == ["Place the renewal order", "Not now"]
     status = await journey_services.membership.status("northwind")
     assert status.membership.days_left == 20
 

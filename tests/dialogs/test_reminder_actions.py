@@ -85,11 +85,12 @@ async def test_stop_while_a_question_waits_stops_the_reminders_and_asks_the_ques
         "status card."
     )
     assert "Renew the Microsoft Action Pack subscription" in replies[-1].text
-    assert replies[-1].buttons == ["Renew now", "Not now"]
+    assert replies[-1].buttons == ["Place the renewal order", "Not now"]
     preference = await journey_services.reminders.preference("ana.silva", "northwind")
     assert preference.stopped
     # The question still holds: the renewal goes on where it was.
-    assert "Renewed." in "\n".join(str(r) for r in await chat.click("Renew now"))
+    ordered = "\n".join(str(r) for r in await chat.click("Place the renewal order"))
+    assert "Renewal order ORD-" in ordered
 
 
 async def test_the_status_card_says_reminders_are_off_and_turns_them_back_on(
@@ -133,7 +134,7 @@ async def test_renew_now_as_the_first_message_asks_to_renew_a_partner_center_rec
     assert replies[-1].text.startswith(
         "Renew the Microsoft Action Pack subscription of Northwind Traders Inc. (MPN ID 4100003)?"
     )
-    assert replies[-1].buttons == ["Renew now", "Not now"]
+    assert replies[-1].buttons == ["Place the renewal order", "Not now"]
 
 
 async def test_renew_now_for_a_legacy_record_starts_with_creating_the_account(
@@ -143,12 +144,16 @@ async def test_renew_now_for_a_legacy_record_starts_with_creating_the_account(
 
     replies = await click_on(chat, reminder_card("contoso"), "Renew now")
 
-    assert replies[-1].text.startswith(
-        "Your membership has expired and its record in the legacy Partner Membership Center is "
-        "view-only. To renew, first create your Partner Center account"
+    assert replies[-2].text.startswith(
+        "Your membership has expired, and its record in the legacy Partner Membership Center is "
+        "view-only"
     )
-    assert replies[-1].buttons == ["Create the account now", "Not now"]
-    replies = await chat.click("Create the account now")
+    assert replies[-1].text.startswith(
+        "To renew, Contoso Taiwan Ltd. first sets up its Partner Center account. Still to do: "
+        "Sign in as a global administrator;"
+    )
+    assert replies[-1].buttons == ["Continue: Create the Partner Center account", "Not now"]
+    replies = await chat.click("Continue: Create the Partner Center account")
     assert replies[0].text.startswith("Creating the Partner Center account takes a few minutes")
 
 
@@ -159,7 +164,10 @@ async def test_renew_now_in_chinese_for_a_legacy_record_offers_creating_the_acco
 
     replies = await click_on(chat, reminder_card("contoso", "zh-TW"), "立即續約")
 
-    assert replies[-1].buttons == ["現在建立帳戶", "現在不要"]
+    assert replies[-1].text.startswith(
+        "若要續約，Contoso Taiwan Ltd. 須先完成合作夥伴中心帳戶的設定"
+    )
+    assert replies[-1].buttons == ["繼續：建立合作夥伴中心帳戶", "現在不要"]
 
 
 class RecordingReminders:
@@ -214,3 +222,24 @@ async def test_without_a_reminders_service_the_journeys_work_as_before(storage, 
 
     assert card.buttons == ["Continue: Verify the primary contact"]
     assert replies[0].text == "Renewal reminders are not available here."
+
+
+@pytest.mark.parametrize(
+    ("locale", "renew", "button", "order"),
+    [("en-US", "renew", "Renew now", "Place the renewal order"),
+     ("zh-TW", "續約", "立即續約", "下續約訂單")],
+)  # fmt: skip
+async def test_renew_now_on_a_reminder_while_the_renewal_question_is_open_asks_it_again(
+    storage, journey_services, locale, renew, button, order
+):
+    chat = chat_as(storage, journey_services, "ana.silva", locale)
+    question = await chat.say(renew)
+
+    await click_on(chat, reminder_card(locale=locale), button)
+    replies = await click_on(chat, reminder_card(locale=locale), button)  # a second reminder
+
+    # Not a wrong answer: no "Talk to a person" offered for answers not understood.
+    assert (replies[-1].text, replies[-1].buttons) == (question[-1].text, question[-1].buttons)
+    assert len(replies) == 1
+    done = await chat.click(order)
+    assert "ORD-" in done[0].text

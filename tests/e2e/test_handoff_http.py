@@ -210,13 +210,13 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
             if a["_conversation"] == ana.conversation["id"] and a.get("attachments")
         )
         thanked = texts(await ana.click(rating_card, "4"))
-        renewed = texts(await ana.send("Renew now", {"action": "renew.now"}))
+        renewed = texts(await ana.send("Place the renewal order", {"action": "renew.order"}))
 
     assert "4 out of 5" in thanked
     stored = await _service(units).get(ticket.id)
     assert (stored.status, stored.csat) == (TicketStatus.RESOLVED, 4)
     assert [line.sender for line in stored.transcript][-2:] == ["user", "agent"]
-    assert "Membership renewed" in renewed  # the journey went on from its question
+    assert "Renewal order ORD-" in renewed  # the journey went on from its question
 
 
 async def test_someone_outside_the_help_desk_team_cannot_claim_and_nothing_changes(

@@ -204,3 +204,78 @@ async def test_a_whole_journey_over_http_survives_a_crash_in_the_middle(demo_env
     assert decisions == [("mei.lin", 1, 1)]
     assert phone == ("+886223456789",)
     assert json.loads(domains[0]) == ["contoso.example", "contoso.com.tw"]
+
+
+async def test_a_renewal_typed_in_chinese_runs_the_account_setup_inside_it_and_goes_on(
+    demo_env, tmp_path
+):
+    # Mei Lin's Contoso: a legacy record that expired. She types, as people do; "說明" and
+    # "English" come in the middle of the account journey that the renewal runs first.
+    conversation, user = f"a:{uuid.uuid4().hex}", "mei.lin"
+    server = Server(demo_env, tmp_path / "server.log")
+
+    async def say(text: str = "", **fields: object) -> list[str]:
+        found = await _send(server.url, conversation, user, text=text, locale="zh-TW", **fields)
+        return [_text(activity) for activity in found]
+
+    try:
+        setup = await say("我要續約")
+        welcome = await say("好")
+        helped = await say("說明")
+        form = await say("下一步")
+        switched = await say("English")
+        registered = await say(value={"action": "submit_profile", **_CONTOSO_PROFILE})
+        await say("yes")
+        renewal = await say("accept")
+        renewed = await say("yes")
+        status = await say("Membership status")
+    finally:
+        server.stop()
+
+    assert setup[-1].startswith("若要續約，Contoso Taiwan Ltd. 須先完成合作夥伴中心帳戶的設定。")
+    assert (
+        "尚待完成：以全域管理員身分登入、法律商務設定檔及主要連絡人、已接受合作夥伴合約"
+        in setup[-1]
+    )
+    assert welcome[-1].startswith("建立合作夥伴中心帳戶需要幾分鐘")
+    assert helped[0].startswith("我協助 Microsoft 合作夥伴網路的會員")
+    assert helped[-1] == welcome[-1]  # the nested journey's question, asked again
+    assert form[-1].startswith("法律商務設定檔及主要連絡人")
+    assert switched[0] == "OK, I'll speak English from now on."
+    assert switched[-1].startswith("Legal business profile and primary contact")
+    assert registered[0].startswith("Registered.")  # the choice of English stayed
+    assert renewal[-1].startswith("Renew the Silver competency of Contoso Taiwan Ltd.")
+    assert "Renewed. Your Silver competency (MPN ID 4100001) now runs until" in renewed[0]
+    assert "✅ Partner agreement accepted" in status[0]
+    assert "days left" in status[0]
+
+
+async def test_upgrade_typed_reaches_the_upgrade_and_names_the_missing_step_with_a_button(
+    demo_env, tmp_path
+):
+    server = Server(demo_env, tmp_path / "server.log")
+    try:
+        asked = await _send(server.url, f"a:{uuid.uuid4().hex}", "mei.lin", text="upgrade to gold")
+        menu = await _send(server.url, f"a:{uuid.uuid4().hex}", "ana.silva", text="2")
+        which = await _send(
+            server.url, menu[0]["conversation"]["id"], "ana.silva", text="Upgrade the membership"
+        )
+    finally:
+        server.stop()
+
+    question = asked[-1]
+    assert _text(question).startswith(
+        "To upgrade, Contoso Taiwan Ltd. first sets up its Partner Center account. Still to do: "
+        "Sign in as a global administrator;"
+    )
+    buttons = [b["title"] for b in card_parts(question["attachments"][0]["content"])[1]]
+    assert buttons == ["Continue: Create the Partner Center account", "Not now"]
+    assert _text(menu[-1]) == "Renew the membership, or upgrade it?"
+    assert "Gold competency" in "\n".join(_text(activity) for activity in which)
+
+
+_CONTOSO_PROFILE = {
+    "legal_name": "Contoso Taiwan Ltd.", "address_line1": "7F, No. 100, Xinyi Rd. Sec. 5",
+    "city": "Taipei", "country": "TW", "contact_first_name": "Mei", "contact_last_name": "Lin",
+    "contact_email": "mei.lin@contoso.example", "contact_phone": "+886 2 2345 6789",
+}  # fmt: skip

@@ -20,6 +20,8 @@ from bot.adapter import create_adapter
 from bot.proactive import ReferenceKeeper
 from bot.reminders import ChatReminderChannel
 from services import db
+from services.benefits import BenefitsService
+from services.catalog import CatalogStore
 from services.clock import FixedClock, SystemClock
 from services.conversations import SqlConversationReferences
 from services.demo_data import load_demo
@@ -78,6 +80,10 @@ async def _expire(units, organization_id: str, *, days_ago: int) -> None:
         await unit.commit()
 
 
+def _benefits(units, clock: FixedClock) -> BenefitsService:
+    return BenefitsService(units, clock, CatalogStore(units, clock))
+
+
 async def _remind(units, sqlite_url: str, clock: FixedClock) -> ReminderRunner:
     """The runner the service runs, posting through the real adapter."""
     references = SqlConversationReferences(units, clock)
@@ -95,13 +101,13 @@ async def _remind(units, sqlite_url: str, clock: FixedClock) -> ReminderRunner:
             "ana.silva",
             "Renew the Microsoft Action Pack subscription of Northwind Traders Inc. "
             "(MPN ID 4100003)?",
-            ["Renew now", "Not now"],
+            ["Place the renewal order", "Not now"],
         ),
         (
             "mei.lin",
-            "Your membership has expired and its record in the legacy Partner Membership Center "
-            "is view-only. To renew, first create your Partner Center account",
-            ["Create the account now", "Not now"],
+            "To renew, Contoso Taiwan Ltd. first sets up its Partner Center account. Still to do: "
+            "Sign in as a global administrator",
+            ["Continue: Create the Partner Center account", "Not now"],
         ),
     ],
 )
@@ -143,10 +149,12 @@ async def test_renewing_from_the_reminder_cancels_the_reminders_left_for_that_te
         [posted] = await connector.wait_for(1)
 
         await teams.click(posted["attachments"][0]["content"], "Renew now")
-        replies = await teams.send("Renew now", {"action": "renew.now"})
+        replies = await teams.send("Place the renewal order", {"action": "renew.order"})
+        [order] = await _benefits(units, noon).orders("northwind", open_only=True)
+        await _benefits(units, noon).confirm_payment(order.id, "HSBC-2201")  # the Action Pack
         noon.at += timedelta(days=14)  # the 7-day threshold of the old term
         later = await runner.run_once()
 
-    assert _texts(replies[0])[0] == "Membership renewed"
+    assert replies[0]["text"].startswith(f"Renewal order {order.id} is placed")
     assert later.sent == 0 and later.scheduled == 0
     assert len(connector.activities) == 1

@@ -17,6 +17,7 @@ import pytest
 
 from services import db
 from services.benefits import (
+    AlreadyHeld,
     Benefit,
     BenefitsService,
     BenefitState,
@@ -27,6 +28,7 @@ from services.benefits import (
     NotGlobalAdmin,
     Order,
     OrderClosed,
+    OrderPurpose,
     OrderStatus,
     PurchaseRequired,
     UpgradeBlock,
@@ -34,8 +36,8 @@ from services.benefits import (
 from services.catalog import CatalogStore
 from services.clock import FixedClock
 from services.demo_data import load_demo
-from services.errors import NotFound, ViewOnlyRecord
-from services.membership import Actor, MembershipService, Step, StepState, Tier
+from services.errors import NotFound, RenewalNotOpen, ViewOnlyRecord
+from services.membership import Actor, Goal, MembershipService, Step, StepState, Tier
 from services.reminders import Member, SqlReminders
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -96,6 +98,7 @@ async def _in_good_standing(world: World, organization: str) -> None:
 
 
 async def test_an_order_is_priced_in_the_organizations_currency_and_waits_for_payment(world):
+    await _in_good_standing(world, "fabrikam")
     hong_kong = await world.benefits.create_order(
         "northwind", ANA, global_admin=True, offer_id="support_incident_pack"
     )
@@ -176,7 +179,7 @@ async def test_two_confirmations_at_once_provision_once(world):
 
 async def test_an_unknown_or_cancelled_order_cannot_be_paid(world):
     order = await world.benefits.create_order("northwind", ANA, global_admin=True,
-                                              offer_id="action_pack")  # fmt: skip
+                                              offer_id="support_incident_pack")  # fmt: skip
     await world.benefits.cancel_order(order.id, ANA)
 
     with pytest.raises(OrderClosed):
@@ -187,6 +190,7 @@ async def test_an_unknown_or_cancelled_order_cannot_be_paid(world):
 
 
 async def test_buying_the_action_pack_makes_a_network_member_an_action_pack_member(world):
+    await _in_good_standing(world, "fabrikam")
     benefits = await _paid(world, "fabrikam", "action_pack", MEI)
 
     status = await world.membership.status("fabrikam")
@@ -226,6 +230,7 @@ async def test_a_double_click_activates_a_benefit_once_recording_who_and_when(wo
 
 
 async def test_a_benefit_that_needs_a_detail_asks_for_it_and_keeps_it(world):
+    await _in_good_standing(world, "fabrikam")
     benefits = {b.spec.id: b for b in await _paid(world, "fabrikam", "action_pack", MEI)}
     credits, seats = benefits["azure_credit"], benefits["m365_business_premium"]
 
@@ -265,8 +270,8 @@ async def test_upgrades_need_a_network_member_in_good_standing(world):
     contoso = await world.benefits.upgrade_options("contoso")  # silver, legacy, expired
     fabrikam = await world.benefits.upgrade_options("fabrikam")  # checklist not done
 
-    assert [(o.tier.id, o.block) for o in contoso] == [(Tier.GOLD, UpgradeBlock.VIEW_ONLY)]
-    assert {o.block for o in fabrikam} == {UpgradeBlock.NOT_IN_GOOD_STANDING}
+    assert [(o.tier.id, o.block) for o in contoso] == [(Tier.GOLD, UpgradeBlock.SETUP_INCOMPLETE)]
+    assert {o.block for o in fabrikam} == {UpgradeBlock.SETUP_INCOMPLETE}
     await _in_good_standing(world, "fabrikam")
     options = await world.benefits.upgrade_options("fabrikam")
     assert [(o.tier.id, o.eligible) for o in options] == [
@@ -315,6 +320,51 @@ async def test_the_action_pack_is_bought_not_applied_for(world):
 async def test_offers_are_priced_for_the_organizations_country(world):
     offers = await world.benefits.offers("northwind")
 
+    # Northwind holds the Action Pack until its membership expires: it renews it, not buys it.
     assert {offer.id: (price.currency if price else None) for offer, price in offers} == {
-        "action_pack": "HKD", "support_incident_pack": "HKD", "advisory_hours_pack": "HKD",
+        "support_incident_pack": "HKD", "advisory_hours_pack": "HKD",
     }  # fmt: skip
+
+
+async def test_what_the_organization_holds_for_the_term_is_not_sold_again(world):
+    with pytest.raises(AlreadyHeld) as held:
+        await world.benefits.create_order(
+            "northwind", ANA, global_admin=True, offer_id="action_pack"
+        )
+
+    assert held.value.until.isoformat() == "2026-12-14"
+    assert await world.benefits.orders("northwind") == []
+
+
+async def test_a_paid_subscription_renews_through_an_order_and_its_payment_extends_it(world):
+    offer, price = await world.benefits.renewal_offer("northwind") or (None, None)
+    order = await world.benefits.create_order(
+        "northwind", ANA, global_admin=True, offer_id="action_pack", purpose=OrderPurpose.RENEWAL
+    )
+    before = await world.membership.status("northwind")
+    await world.membership.set_goal("northwind", ANA.id, Goal.RENEW)
+
+    paid = await world.benefits.confirm_payment(order.id, "bank-7")
+
+    assert offer is not None and offer.id == "action_pack"
+    assert (price.amount, price.currency) == (Decimal("4150.00"), "HKD")
+    assert (order.purpose, order.amount) == (OrderPurpose.RENEWAL, Decimal("4150.00"))
+    assert before.membership.expiry_date.isoformat() == "2026-12-14"  # not before payment
+    after = await world.membership.status("northwind")
+    assert after.membership.expiry_date.isoformat() == "2027-12-14"
+    assert {b.term_end.isoformat() for b in paid.benefits} == {"2027-12-14"}
+    assert await world.membership.goal("northwind", ANA.id) is None
+    assert await world.benefits.renewal_offer("contoso") is None  # a competency renews free
+
+
+async def test_a_renewal_order_waits_for_the_renewal_window(world):
+    later = world.on(-30)  # 50 days before expiry: renewal opens 90 days before, so it is open
+    order = await later.create_order(
+        "northwind", ANA, global_admin=True, offer_id="action_pack", purpose=OrderPurpose.RENEWAL
+    )
+    assert order.purpose is OrderPurpose.RENEWAL
+    with pytest.raises(RenewalNotOpen):
+        await world.on(-100).create_order(
+            "northwind", ANA, global_admin=True, offer_id="action_pack",
+            purpose=OrderPurpose.RENEWAL,
+        )  # fmt: skip

@@ -11,13 +11,20 @@ from sqlalchemy import func, select
 from services import db
 from services.clock import FixedClock
 from services.demo_data import load_demo
-from services.errors import NotFound, RenewalNotOpen, ViewOnlyRecord
+from services.errors import NotFound, RenewalNotOpen, SetupIncomplete, ViewOnlyRecord
 from services.membership import Actor, MembershipService, Source, Step, StepState
+from services.profile import LegalProfile
 from services.tables import AgreementDecisionRow, MembershipEventRow
 from services.unit_of_work import UnitOfWorkFactory
 
 TODAY = date(2026, 11, 24)
 MEI = Actor(id="mei.lin", name="林美玲 Mei Lin")
+PROFILE = {
+    "legal_name": "Contoso Taiwan Ltd.", "address_line1": "7F, No. 100, Xinyi Rd. Sec. 5",
+    "city": "Taipei", "region": "Taipei City", "postal_code": "110", "country": "TW",
+    "contact_first_name": "Mei", "contact_last_name": "Lin",
+    "contact_email": "mei.lin@contoso.example", "contact_phone": "02 2345 6789",
+}  # fmt: skip
 ANA = Actor(id="ana.silva", name="Ana Silva")
 CONTOSO_TENANT = "7f3c2a10-0000-4000-8000-000000c0de01"
 
@@ -65,8 +72,27 @@ async def test_creating_the_account_moves_the_legacy_record_into_partner_center_
     assert kinds == ["moved_to_partner_center"]
 
 
+async def _set_up(service: MembershipService, organization: str, by: Actor) -> None:
+    """The rest of the account setup: the profile and contact given, the agreement accepted."""
+    await service.register(organization, LegalProfile(**PROFILE), by)
+    version = (await service.current_agreement()).version
+    await service.decide_agreement(organization, version, by, accepted=True, claimed_authority=True)
+
+
+async def test_a_moved_record_is_not_renewed_before_its_profile_and_agreement(service):
+    await service.create_partner_center_account("contoso", CONTOSO_TENANT, MEI)
+
+    with pytest.raises(SetupIncomplete) as refused:
+        await service.renew("contoso", MEI)
+
+    assert refused.value.missing == ["legal_profile", "agreement"]
+    status = await service.status("contoso")
+    assert status.membership is not None and status.membership.expiry_date < TODAY
+
+
 async def test_after_moving_an_expired_record_renewal_starts_a_year_from_today(service):
     await service.create_partner_center_account("contoso", CONTOSO_TENANT, MEI)
+    await _set_up(service, "contoso", MEI)
 
     renewed = await service.renew("contoso", MEI)
 

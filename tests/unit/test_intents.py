@@ -36,6 +36,10 @@ def test_text_that_merely_contains_an_interruption_word_is_not_hijacked(text):
         ("when does our membership expire?", Intent.STATUS), ("會員何時到期", Intent.STATUS),
         ("talk to a person", Intent.HUMAN), ("真人客服", Intent.HUMAN),
         ("benfits", Intent.BENEFITS), ("購買權益", Intent.BENEFITS),
+        ("2", Intent.RENEW_OR_UPGRADE),
+        ("upgrade to gold", Intent.UPGRADE), ("升級", Intent.UPGRADE),
+        ("我想升級到金級", Intent.UPGRADE),
+        ("Upgrade", Intent.UPGRADE),
     ],
 )  # fmt: skip
 def test_menu_choices_are_recognized_by_number_keyword_or_typo(text, intent):
