@@ -38,7 +38,7 @@ from botbuilder.core import (
     UserState,
 )
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.dialogs import Dialog, DialogTurnStatus
+from botbuilder.dialogs import DialogContext, DialogTurnStatus
 from botbuilder.schema import ActivityTypes, ChannelAccount
 from botframework.connector import Channels
 
@@ -47,6 +47,9 @@ from bot.proactive import CHANNEL, ReferenceKeeper
 from bot.state import TurnStates
 from bot.transcript import TranscriptRecorder
 from dialogs.contexts import LeanDialogSet
+from dialogs.handoff_dialog import stack_ids
+from dialogs.main_dialog import MainDialog
+from dialogs.shape import dialog_shape
 from dialogs.texts import resolve_locale, texts
 from services.i18n import N_
 
@@ -60,6 +63,7 @@ CHANNEL_WELCOME = N_(
     "membership; the help desk can use this channel to receive and answer requests."
 )
 CARD_ACTION_DONE = N_("Got it: my answer is in the chat.")
+UPDATED = N_("I was updated since your last message; here is where things stand.")
 
 _INSTALL = "add"
 _UNINSTALL = "remove"
@@ -76,7 +80,7 @@ class MembershipBot(TeamsActivityHandler):
         storage: Storage,
         conversation_state: ConversationState,
         user_state: UserState,
-        dialog: Dialog,
+        dialog: MainDialog,
         *,
         references: ReferenceKeeper | None = None,
         help_desk: TeamsHelpDesk | None = None,
@@ -91,6 +95,8 @@ class MembershipBot(TeamsActivityHandler):
         self._dialogs = LeanDialogSet(self._dialog_state)
         self._dialogs.add(dialog)
         self._greeted = conversation_state.create_property("Greeted")
+        self._shape = conversation_state.create_property("DialogShape")
+        self._dialog_shape = dialog_shape(dialog)
         self.user_profile = user_state.create_property("UserProfile")
 
     async def on_turn(self, turn_context: TurnContext) -> None:
@@ -125,8 +131,10 @@ class MembershipBot(TeamsActivityHandler):
         """Ask the paused journey's question again (a proactive turn, after the help desk)."""
         await self._states.load(turn_context)
         await resolve_locale(self.user_profile, turn_context)
-        dialog_context = await self._dialogs.create_context(turn_context)
-        if dialog_context.active_dialog is not None:
+        dialog_context, restart = await self._dialog_context(turn_context)
+        if restart is not None:
+            await dialog_context.begin_dialog(self._dialog.id, restart)
+        elif dialog_context.active_dialog is not None:
             await dialog_context.reprompt_dialog()
         await self._states.save(turn_context)
 
@@ -251,8 +259,29 @@ class MembershipBot(TeamsActivityHandler):
         }
         return InvokeResponse(status=int(HTTPStatus.OK), body=body)
 
-    async def _run_dialog(self, turn_context: TurnContext) -> None:
+    async def _dialog_context(
+        self, turn_context: TurnContext
+    ) -> tuple[DialogContext, dict[str, Any] | None]:
+        """The turn's dialog context; and, for a conversation saved by a release whose dialogs
+        had another shape (``dialogs/shape.py``), the options that restart it at its journey
+        (its saved stack is dropped: the journey resumes where the organization stands)."""
         dialog_context = await self._dialogs.create_context(turn_context)
+        if await self._shape.get(turn_context) == self._dialog_shape:
+            return dialog_context, None
+        await self._shape.set(turn_context, self._dialog_shape)
+        if dialog_context.active_dialog is None:
+            return dialog_context, None
+        restart = self._dialog.restart_at(stack_ids(dialog_context))
+        await dialog_context.cancel_all_dialogs()
+        if "choice" in restart:  # a journey was under way: say why it asks anew
+            await turn_context.send_activity(texts(turn_context).gettext(UPDATED))
+        return dialog_context, restart
+
+    async def _run_dialog(self, turn_context: TurnContext) -> None:
+        dialog_context, restart = await self._dialog_context(turn_context)
+        if restart is not None:
+            await dialog_context.begin_dialog(self._dialog.id, restart)
+            return
         result = await dialog_context.continue_dialog()
         if result.status == DialogTurnStatus.Empty:
             await self._greeted.set(turn_context, True)  # the main dialog's first step welcomes
