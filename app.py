@@ -291,6 +291,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
                 settings.microsoft_app_id,
                 keeper,
                 app[_CLOCK],
+                membership=services.membership,
                 transcript=transcript,
                 resume=lambda context: app[BOT].resume(context),  # the bot is built below
                 asked=conversation_state.create_property("HelpDeskAsked"),

@@ -72,6 +72,7 @@ from services.handoff import (
     TranscriptLine,
 )
 from services.i18n import N_, Locale, Translator, translator
+from services.membership import MembershipService, OrganizationStatus
 
 __all__ = ["HANDOFF_INITIATE", "HANDOFF_STATUS", "TeamsHelpDesk"]
 
@@ -116,6 +117,7 @@ class TeamsHelpDesk:
         keeper: ReferenceKeeper,
         clock: Clock,
         *,
+        membership: MembershipService,
         transcript: TranscriptRecorder | None = None,
         resume: Resume | None = None,
         asked: StatePropertyAccessor | None = None,
@@ -126,6 +128,7 @@ class TeamsHelpDesk:
         self._app_id = app_id
         self._keeper = keeper
         self._clock = clock
+        self._membership = membership  # the ticket card names the organization as it is now
         self._transcript = transcript
         self._resume = resume
         # A note in the conversation's state that its user asked for a person: without it, a
@@ -380,10 +383,11 @@ class TeamsHelpDesk:
     async def _post_card(self, channel: HelpDeskChannel, ticket: Ticket) -> Ticket:
         """Post the ticket's card to the channel as a new thread, and keep where it is."""
         ids: list[str] = []
+        card = await self._ticket_card(ticket)
 
         async def post(context: TurnContext) -> None:
             context.activity.id = None  # a new thread, not a reply to anything
-            response = await context.send_activity(message(ticket_card(self._desk, ticket)))
+            response = await context.send_activity(message(card))
             if response is not None and response.id:
                 ids.append(response.id)
 
@@ -391,6 +395,17 @@ class TeamsHelpDesk:
             return ticket
         thread = f"{channel.channel_id}{_THREAD}{ids[0]}"
         return await self.handoff.posted(ticket.id, ids[0], thread)
+
+    async def _ticket_card(self, ticket: Ticket) -> dict[str, Any]:
+        """The ticket's card, in the help desk's language."""
+        organization: OrganizationStatus | None = None
+        if ticket.organization_id is not None:
+            try:
+                organization = await self._membership.status(ticket.organization_id)
+            except NotFound:
+                logger.warning("a ticket's organization has no record",
+                               extra={"ticket": ticket.number})  # fmt: skip
+        return ticket_card(self._desk, ticket, organization)
 
     async def _post_in(self, channel: HelpDeskChannel, conversation_id: str, text: str) -> None:
         async def post(context: TurnContext) -> None:
@@ -403,9 +418,10 @@ class TeamsHelpDesk:
         if ticket.channel_message_id is None:
             return
         card_id = ticket.channel_message_id
+        card = await self._ticket_card(ticket)
 
         async def update(context: TurnContext) -> None:
-            activity = message(ticket_card(self._desk, ticket))
+            activity = message(card)
             activity.id = card_id
             await context.update_activity(activity)
 

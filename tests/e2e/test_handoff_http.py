@@ -28,6 +28,7 @@ from services.clock import FixedClock, SystemClock
 from services.conversations import SqlConversationReferences
 from services.demo_data import load_demo
 from services.handoff import HandoffService, Ticket, TicketStatus
+from services.membership import MembershipService
 from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.chat import card_parts
@@ -165,7 +166,8 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
         assert ticket.thread_id == f"{desk.team};messageid={card['_id']}"
         shown = desk.card_text(ticket)
         assert f"Request {ticket.number}: Ana Silva" in shown
-        assert "Organization: northwind" in shown
+        assert "Organization: Northwind Traders Inc." in shown  # its name, not the bot's id
+        assert "northwind" not in shown
         assert "User: renew" in shown and "User: Talk to a person" in shown
         assert [b["title"] for b in card_parts(desk.card(ticket))[1]] == ["Claim", "Resolve"]
 
@@ -279,6 +281,7 @@ async def test_a_request_left_unclaimed_is_raised_again_and_the_user_is_told(
             "",
             ReferenceKeeper(SqlConversationReferences(units, clock)),
             clock,
+            membership=MembershipService(units, clock),
         )
 
         early = await help_desk.run_once()
