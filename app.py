@@ -293,8 +293,9 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
                 app[_CLOCK],
                 membership=services.membership,
                 transcript=transcript,
-                resume=lambda context: app[BOT].resume(context),  # the bot is built below
+                resume=lambda context, then: app[BOT].resume(context, then),  # built below
                 asked=conversation_state.create_property("HelpDeskAsked"),
+                rating=conversation_state.create_property("HelpDeskRating"),
                 locale=normalize_locale(settings.help_desk_locale) or DEFAULT_LOCALE,
             )
             app[_HELP_DESK] = help_desk

@@ -57,6 +57,7 @@ from dialogs.handoff_cards import (
     ticket_card,
 )
 from dialogs.handoff_dialog import CANCEL_REQUEST, RATE
+from dialogs.intents import recognize_score
 from dialogs.people import HelpRequest
 from dialogs.texts import texts, turn_locale
 from services.clock import Clock
@@ -97,7 +98,9 @@ STILL_WAITING = N_("Still waiting: {number}, unclaimed for {minutes} min.")
 USER_CANCELLED = N_("{name} cancelled the request {number}.")
 USER_SAYS = "{name}: {text}"  # the user's own words, in the thread: nothing to translate
 
-Resume = Callable[[TurnContext], Awaitable[None]]
+Then = Callable[[TurnContext], Awaitable[None]]
+# Ask the user's paused question again, then ``Then`` (with the chat's state loaded and saved).
+Resume = Callable[[TurnContext, Then], Awaitable[None]]
 Say = Callable[[TurnContext, Translator], Awaitable[None]]  # posts into the user's chat
 Sender = Literal["user", "bot", "agent"]
 
@@ -121,6 +124,7 @@ class TeamsHelpDesk:
         transcript: TranscriptRecorder | None = None,
         resume: Resume | None = None,
         asked: StatePropertyAccessor | None = None,
+        rating: StatePropertyAccessor | None = None,
         locale: Locale = Locale.EN_US,
     ) -> None:
         self.handoff = handoff
@@ -134,6 +138,8 @@ class TeamsHelpDesk:
         # A note in the conversation's state that its user asked for a person: without it, a
         # message needs no ticket lookup (most turns of most chats). None: always look.
         self._asked = asked
+        # The ticket whose rating the user was just asked for, in the conversation's state.
+        self._rating = rating
         self._desk = translator(locale)  # the help desk's language
 
     # The user's side (the dialogs call these)
@@ -192,6 +198,20 @@ class TeamsHelpDesk:
     async def rate(self, context: TurnContext, ticket_id: int, score: int) -> Ticket:
         """Keep the user's rating of the help they had."""
         return await self.handoff.rate(ticket_id, user_id_of(context.activity) or "", score)
+
+    async def rating_from_text(self, context: TurnContext) -> None:
+        """Just after the rating question, a typed score is the rating: it becomes the click
+        of that score's button (the dialogs answer it); the question is asked once."""
+        if self._rating is None or context.activity.type != ActivityTypes.message:
+            return
+        ticket_id = await self._rating.get(context)
+        if ticket_id is None:
+            return
+        await self._rating.delete(context)
+        activity = context.activity
+        score = recognize_score(activity.text) if activity.value is None else None
+        if score is not None:
+            activity.value = {"action": RATE, "ticket": ticket_id, "score": score}
 
     async def relay_from_user(self, context: TurnContext) -> bool:
         """While an agent has the user's ticket, pass what they write to its thread.
@@ -316,11 +336,17 @@ class TeamsHelpDesk:
             await self._append(ticket, "agent", f"{agent}: {text}")
 
     def _hand_back(self, ticket: Ticket) -> Say:
+        async def ask_rating(context: TurnContext) -> None:
+            await context.send_activity(message(rating_card(texts(context), ticket)))
+            if self._rating is not None:
+                await self._rating.set(context, ticket.id)
+
         async def hand_back(context: TurnContext, t: Translator) -> None:
             await context.send_activity(resolved_notice(t, ticket))
             if self._resume is not None:
-                await self._resume(context)  # the journey's question, asked again
-            await context.send_activity(message(rating_card(texts(context), ticket)))
+                await self._resume(context, ask_rating)  # the journey's question, then the rating
+            else:
+                await ask_rating(context)
 
         return hand_back
 

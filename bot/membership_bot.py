@@ -20,7 +20,8 @@ action's ``data`` had come as a message's ``value``, and answer the invoke with 
 The help desk (``bot/help_desk.py``) sees each message first: in its Teams channel it takes
 Claim, Resolve and the agents' replies; in a user's chat, while an agent has the user's
 request, it relays what they write, and the dialogs wait (their state untouched) until the
-request is resolved and ``resume`` asks the journey's question again. Each chat's last lines
+request is resolved and ``resume`` asks the journey's question again (then the help desk asks for
+a rating; a score typed just after it is taken as the rating). Each chat's last lines
 are recorded (``bot/transcript.py``) for the requests' tickets.
 """
 
@@ -42,7 +43,7 @@ from botbuilder.dialogs import Dialog, DialogTurnStatus
 from botbuilder.schema import ActivityTypes, ChannelAccount
 from botframework.connector import Channels
 
-from bot.help_desk import HANDOFF_STATUS, TeamsHelpDesk
+from bot.help_desk import HANDOFF_STATUS, TeamsHelpDesk, Then
 from bot.proactive import CHANNEL, ReferenceKeeper
 from bot.state import TurnStates
 from bot.transcript import TranscriptRecorder
@@ -121,13 +122,16 @@ class MembershipBot(TeamsActivityHandler):
             return
         await super().on_event_activity(turn_context)
 
-    async def resume(self, turn_context: TurnContext) -> None:
-        """Ask the paused journey's question again (a proactive turn, after the help desk)."""
+    async def resume(self, turn_context: TurnContext, then: Then | None = None) -> None:
+        """Ask the paused journey's question again, then ``then`` (a proactive turn, after the
+        help desk; ``then`` may note things in the conversation's state)."""
         await self._states.load(turn_context)
         await resolve_locale(self.user_profile, turn_context)
         dialog_context = await self._dialogs.create_context(turn_context)
         if dialog_context.active_dialog is not None:
             await dialog_context.reprompt_dialog()
+        if then is not None:
+            await then(turn_context)
         await self._states.save(turn_context)
 
     async def _help_desk_took(self, turn_context: TurnContext) -> bool:
@@ -136,7 +140,10 @@ class MembershipBot(TeamsActivityHandler):
             return False
         if await self._help_desk.on_help_desk_turn(turn_context):
             return True
-        return await self._help_desk.relay_from_user(turn_context)
+        if await self._help_desk.relay_from_user(turn_context):
+            return True
+        await self._help_desk.rating_from_text(turn_context)  # the dialogs answer it as a click
+        return False
 
     async def on_installation_update(self, turn_context: TurnContext) -> None:
         """Greet on install, stop posting on uninstall; upgrades change neither."""
