@@ -440,7 +440,7 @@ def _local_help_desk(app: web.Application) -> Callable[[str, str], Awaitable[Non
 
 def _deliver_to(app: web.Application) -> Callable[[dict[str, object]], Awaitable[None]]:
     async def deliver(activity: dict[str, object]) -> None:
-        await run_turn(app, Activity().deserialize(activity), "")
+        await run_turn(app, Activity().deserialize(activity), "", local_page=True)
 
     return deliver
 

@@ -240,3 +240,44 @@ async def test_an_invoke_the_bot_does_not_handle_is_refused_cleanly_never_a_500(
 
     async with http.post(f"{base_url}/api/messages", json=invoke) as response:
         assert response.status == expected
+
+
+UNKNOWN_TENANT = "00000000-0000-4000-8000-00000000dead"
+REFUSED = "I can't find you in your organization's directory, so I can't look up its membership."
+PAGE_HINT = "(On the local chat page, pick a demo user at the top.)"
+
+
+async def test_a_teams_user_of_an_unknown_tenant_is_refused_without_the_local_pages_hint(
+    http, base_url
+):
+    conversation = {"id": f"a:{uuid.uuid4().hex}", "conversationType": "personal"}
+    message = teams_activity("message", conversation, text="status")
+    message["conversation"]["tenantId"] = UNKNOWN_TENANT
+    message["channelData"] = {"tenant": {"id": UNKNOWN_TENANT}}
+
+    replies = texts(await post(http, base_url, message))
+
+    assert replies[0] == REFUSED
+
+
+@pytest.mark.parametrize("teams", [False, True])
+async def test_on_the_local_chat_page_an_unknown_user_is_told_to_pick_a_demo_user(
+    http, base_url, teams
+):
+    opened = await http.post(
+        f"{base_url}/v3/directline/conversations",
+        json={"user": {"id": "dl_8f2a", "name": "You"}, "locale": "en-US", "teams": teams},
+    )
+    conversation = await opened.json()
+    headers = {"Authorization": f"Bearer {conversation['token']}"}
+    activities = (
+        f"{base_url}/v3/directline/conversations/{conversation['conversationId']}/activities"
+    )
+
+    sent = await http.post(activities, headers=headers, json={"type": "message", "text": "status"})
+    assert sent.status == 200
+    async with http.get(activities, headers=headers) as response:
+        logged = (await response.json())["activities"]
+
+    said = [a.get("text") for a in logged if a.get("from", {}).get("role") == "bot"]
+    assert f"{REFUSED} {PAGE_HINT}" in said
