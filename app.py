@@ -322,6 +322,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
             references=keeper,
             help_desk=help_desk,
             transcript=transcript,
+            app_id=settings.microsoft_app_id,
         )
         app[READY] = services.ready
         proactive = Proactive(app[ADAPTER], settings.microsoft_app_id, keeper)

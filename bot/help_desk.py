@@ -43,7 +43,7 @@ from botbuilder.schema import (
 )
 from botframework.connector.models import ErrorResponseException
 
-from bot.proactive import CHANNEL, ReferenceKeeper, user_id_of
+from bot.proactive import CHANNEL, GROUP_CHAT, ReferenceKeeper, user_id_of
 from bot.transcript import TranscriptRecorder
 from dialogs.cards import message
 from dialogs.handoff_cards import (
@@ -223,8 +223,8 @@ class TeamsHelpDesk:
         conversation = activity.conversation
         if activity.type != ActivityTypes.message or conversation is None:
             return False
-        if conversation.conversation_type == CHANNEL:
-            return False
+        if conversation.conversation_type in (CHANNEL, GROUP_CHAT):
+            return False  # the request's chat is the one-to-one chat
         value = activity.value if isinstance(activity.value, dict) else {}
         if value.get("action") in (CANCEL_REQUEST.action, RATE):
             return False

@@ -123,6 +123,7 @@ class Chat:
         channel_id: str | None = None,
         sign_in_connection: str | None = None,
         local_page: bool = False,
+        conversation_type: str | None = None,
     ) -> None:
         self.bot = build_bot(storage, services, sign_in_connection=sign_in_connection)
         # ``local_page``: the turns come from the local chat page, as its Direct Line delivers.
@@ -134,7 +135,10 @@ class Chat:
         self.locale = locale
         self.timezone = timezone  # an IANA name, as a client sends in localTimezone
         self.user = ChannelAccount(id=user_id, name=user_id)
-        self.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant_id)
+        # Teams' "personal", "groupChat" or "channel"; None, as other channels send.
+        self.conversation = ConversationAccount(
+            id=conversation_id, tenant_id=tenant_id, conversation_type=conversation_type
+        )
         self.tenant_id = tenant_id  # as Teams sends it, in channelData and the conversation
         self.channel_id = channel_id
         self.sent: list[Activity] = []  # every message the bot sent, as sent
