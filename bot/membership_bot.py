@@ -9,8 +9,9 @@ Teams events. Installing the app sends both an ``installationUpdate`` (action ``
 ``conversationUpdate`` that adds the bot, in no set order; Web Chat sends only the latter. The
 first of them greets (the main dialog's first step welcomes) and sets a flag in conversation
 state, so the second finds the flag and says nothing: one welcome per install. In a team
-channel or a group chat the greeting is a short note about what the bot does there, with a
-button to the one-to-one chat; a team channel is recorded for the help desk.
+channel or a group chat the greeting is a short note about what the bot does there, in English
+and in Chinese (Teams says nothing of a team's language, and the installer's is one member's),
+with a button to the one-to-one chat; a team channel is recorded for the help desk.
 Uninstalling (``installationUpdate`` ``remove``, or the bot among the members removed) clears
 the conversation's state, so a reinstall greets again, and marks the conversation, and the
 team's channels, inactive.
@@ -55,8 +56,8 @@ from bot.state import TurnStates
 from bot.transcript import TranscriptRecorder
 from dialogs.cards import message, open_chat_card
 from dialogs.contexts import LeanDialogSet
-from dialogs.texts import resolve_locale, texts
-from services.i18n import N_
+from dialogs.texts import resolve_locale, texts, turn_locale
+from services.i18n import N_, Locale, translator
 
 __all__ = ["MembershipBot"]
 
@@ -250,7 +251,7 @@ class MembershipBot(TeamsActivityHandler):
         await self._greeted.set(turn_context, True)
         team = _team_channel(turn_context)
         await turn_context.send_activity(
-            _greeting(turn_context, CHANNEL_WELCOME if team else GROUP_WELCOME)
+            _in_each_language(turn_context, CHANNEL_WELCOME if team else GROUP_WELCOME)
         )
         if team is not None and self._references is not None:
             try:
@@ -352,11 +353,13 @@ class MembershipBot(TeamsActivityHandler):
             await dialog_context.begin_dialog(self._dialog.id)
 
 
-def _greeting(turn_context: TurnContext, source: str) -> Activity:
-    """``source``, with a button to the one-to-one chat."""
-    t = texts(turn_context)
-    return message(open_chat_card([t.gettext(source)], t.gettext(OPEN_CHAT),
-                                  chat_link(turn_context.activity)))  # fmt: skip
+def _in_each_language(turn_context: TurnContext, source: str) -> Activity:
+    """``source`` in every language, this turn's first, with a button to the one-to-one chat."""
+    first = turn_locale(turn_context)
+    locales = [first, *(locale for locale in Locale if locale is not first)]
+    paragraphs = [translator(locale).gettext(source) for locale in locales]
+    label = " / ".join(translator(locale).gettext(OPEN_CHAT) for locale in locales)
+    return message(open_chat_card(paragraphs, label, chat_link(turn_context.activity)))
 
 
 def _invoke_error(status: HTTPStatus, code: str, message: str) -> InvokeResponse:

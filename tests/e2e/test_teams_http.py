@@ -137,9 +137,10 @@ async def test_uninstalling_stops_posting_there_and_a_reinstall_welcomes_again(
 
 
 GROUP_WELCOME = "Hello, everyone! I'm the Microsoft Partner Network membership assistant."
+GROUP_WELCOME_ZH = "大家好！我是 Microsoft 合作夥伴網路的會員小幫手。"
 
 
-async def test_a_group_chat_is_greeted_once_with_a_way_to_chat_one_to_one_and_no_menu(
+async def test_a_group_chat_is_greeted_once_in_both_languages_with_a_way_to_chat_one_to_one(
     http, base_url
 ):
     conversation = {"id": f"19:{uuid.uuid4().hex}@thread.v2", "conversationType": "groupChat"}
@@ -149,7 +150,8 @@ async def test_a_group_chat_is_greeted_once_with_a_way_to_chat_one_to_one_and_no
     later = texts(await post(http, base_url, bot_added(conversation, membersAdded=[newcomer])))
 
     [greeting] = texts(first)
-    assert greeting.startswith(GROUP_WELCOME)
+    english, chinese = greeting.split("\n")
+    assert english.startswith(GROUP_WELCOME) and chinese.startswith(GROUP_WELCOME_ZH)
     assert "What would you like to do?" not in greeting  # no menu: the journeys are one-to-one
     assert links(first) == [CHAT_LINK]
     assert later == []
@@ -233,6 +235,31 @@ def said_in(connector, conversation_id: str) -> list[str]:
 
 CHANNEL = {"conversationType": "channel", "isGroup": True}
 GROUP_CHAT = {"conversationType": "groupChat", "isGroup": True}
+
+
+TEAM_WELCOME_ZH = "大家好！我是 Microsoft 合作夥伴網路的會員小幫手，現已安裝在這個頻道。"
+
+
+@pytest.mark.parametrize("installer", ["en-US", "zh-TW"])
+async def test_the_team_channel_greeting_is_in_both_languages_whoever_installs_the_app(
+    http, base_url, installer
+):
+    team = f"19:{uuid.uuid4().hex}@thread.tacv2"
+
+    body = await post(http, base_url, team_event("installationUpdate", team, action="add",
+                                                 locale=installer))  # fmt: skip
+
+    [greeting] = texts(body)
+    first, second = greeting.split("\n")
+    if installer == "zh-TW":  # the installer's language first
+        first, second = second, first
+    assert first.startswith(TEAM_WELCOME) and second.startswith(TEAM_WELCOME_ZH)
+    [button] = [
+        b for a in body["activities"] for b in card_parts(a["attachments"][0]["content"])[1]
+    ]
+    assert button["type"] == "Action.OpenUrl" and button["url"] == CHAT_LINK
+    labels = ["Chat with me one-to-one", "與我一對一聊天"]
+    assert button["title"] == " / ".join(labels if installer == "en-US" else labels[::-1])
 
 
 @pytest.mark.parametrize(
