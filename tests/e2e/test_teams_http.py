@@ -330,6 +330,28 @@ async def test_a_mention_is_answered_in_the_users_own_chat_where_their_journey_g
     assert answered[2] == question  # the journey's question, asked again
 
 
+@pytest.mark.parametrize(
+    ("locale", "called", "welcome"),
+    [
+        ("en-US", "You called me in a group chat.", WELCOME),
+        ("zh-TW", "您在群組聊天中呼叫了我。", "您好！我是 Microsoft 合作夥伴網路的會員小幫手。"),
+    ],
+)
+async def test_a_bare_mention_opens_the_one_to_one_chat_with_the_welcome_and_the_menu(
+    http, demo_url, locale, called, welcome
+):
+    conversation = {**GROUP_CHAT, "id": f"19:{uuid.uuid4().hex}@thread.v2"}
+    async with connector_stand_in() as connector:
+        await post(http, demo_url, shared_message(conversation, "", serviceUrl=connector.url,
+                                                  locale=locale))  # fmt: skip
+
+        answered = said_in(connector, connector.personal["29:mei"])
+
+    assert answered[0].startswith(called)
+    assert answered[1].startswith(welcome)
+    assert len(answered) == 3  # and the menu
+
+
 @pytest.mark.parametrize("locale", ["en-US", "zh-TW"])
 async def test_when_teams_will_not_let_the_bot_start_the_chat_the_user_is_asked_to_open_it(
     http, demo_url, locale
