@@ -291,9 +291,11 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
                 settings.microsoft_app_id,
                 keeper,
                 app[_CLOCK],
+                membership=services.membership,
                 transcript=transcript,
-                resume=lambda context: app[BOT].resume(context),  # the bot is built below
+                resume=lambda context, then: app[BOT].resume(context, then),  # built below
                 asked=conversation_state.create_property("HelpDeskAsked"),
+                rating=conversation_state.create_property("HelpDeskRating"),
                 locale=normalize_locale(settings.help_desk_locale) or DEFAULT_LOCALE,
             )
             app[_HELP_DESK] = help_desk
@@ -320,6 +322,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
             references=keeper,
             help_desk=help_desk,
             transcript=transcript,
+            app_id=settings.microsoft_app_id,
         )
         app[READY] = services.ready
         proactive = Proactive(app[ADAPTER], settings.microsoft_app_id, keeper)
@@ -438,7 +441,7 @@ def _local_help_desk(app: web.Application) -> Callable[[str, str], Awaitable[Non
 
 def _deliver_to(app: web.Application) -> Callable[[dict[str, object]], Awaitable[None]]:
     async def deliver(activity: dict[str, object]) -> None:
-        await run_turn(app, Activity().deserialize(activity), "")
+        await run_turn(app, Activity().deserialize(activity), "", local_page=True)
 
     return deliver
 

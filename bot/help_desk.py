@@ -43,7 +43,7 @@ from botbuilder.schema import (
 )
 from botframework.connector.models import ErrorResponseException
 
-from bot.proactive import CHANNEL, ReferenceKeeper, user_id_of
+from bot.proactive import CHANNEL, GROUP_CHAT, ReferenceKeeper, user_id_of
 from bot.transcript import TranscriptRecorder
 from dialogs.cards import message
 from dialogs.handoff_cards import (
@@ -57,6 +57,7 @@ from dialogs.handoff_cards import (
     ticket_card,
 )
 from dialogs.handoff_dialog import CANCEL_REQUEST, RATE
+from dialogs.intents import recognize_score
 from dialogs.people import HelpRequest
 from dialogs.texts import texts, turn_locale
 from services.clock import Clock
@@ -72,6 +73,7 @@ from services.handoff import (
     TranscriptLine,
 )
 from services.i18n import N_, Locale, Translator, translator
+from services.membership import MembershipService, OrganizationStatus
 
 __all__ = ["HANDOFF_INITIATE", "HANDOFF_STATUS", "TeamsHelpDesk"]
 
@@ -96,7 +98,9 @@ STILL_WAITING = N_("Still waiting: {number}, unclaimed for {minutes} min.")
 USER_CANCELLED = N_("{name} cancelled the request {number}.")
 USER_SAYS = "{name}: {text}"  # the user's own words, in the thread: nothing to translate
 
-Resume = Callable[[TurnContext], Awaitable[None]]
+Then = Callable[[TurnContext], Awaitable[None]]
+# Ask the user's paused question again, then ``Then`` (with the chat's state loaded and saved).
+Resume = Callable[[TurnContext, Then], Awaitable[None]]
 Say = Callable[[TurnContext, Translator], Awaitable[None]]  # posts into the user's chat
 Sender = Literal["user", "bot", "agent"]
 
@@ -116,9 +120,11 @@ class TeamsHelpDesk:
         keeper: ReferenceKeeper,
         clock: Clock,
         *,
+        membership: MembershipService,
         transcript: TranscriptRecorder | None = None,
         resume: Resume | None = None,
         asked: StatePropertyAccessor | None = None,
+        rating: StatePropertyAccessor | None = None,
         locale: Locale = Locale.EN_US,
     ) -> None:
         self.handoff = handoff
@@ -126,11 +132,14 @@ class TeamsHelpDesk:
         self._app_id = app_id
         self._keeper = keeper
         self._clock = clock
+        self._membership = membership  # the ticket card names the organization as it is now
         self._transcript = transcript
         self._resume = resume
         # A note in the conversation's state that its user asked for a person: without it, a
         # message needs no ticket lookup (most turns of most chats). None: always look.
         self._asked = asked
+        # The ticket whose rating the user was just asked for, in the conversation's state.
+        self._rating = rating
         self._desk = translator(locale)  # the help desk's language
 
     # The user's side (the dialogs call these)
@@ -190,6 +199,20 @@ class TeamsHelpDesk:
         """Keep the user's rating of the help they had."""
         return await self.handoff.rate(ticket_id, user_id_of(context.activity) or "", score)
 
+    async def rating_from_text(self, context: TurnContext) -> None:
+        """Just after the rating question, a typed score is the rating: it becomes the click
+        of that score's button (the dialogs answer it); the question is asked once."""
+        if self._rating is None or context.activity.type != ActivityTypes.message:
+            return
+        ticket_id = await self._rating.get(context)
+        if ticket_id is None:
+            return
+        await self._rating.delete(context)
+        activity = context.activity
+        score = recognize_score(activity.text) if activity.value is None else None
+        if score is not None:
+            activity.value = {"action": RATE, "ticket": ticket_id, "score": score}
+
     async def relay_from_user(self, context: TurnContext) -> bool:
         """While an agent has the user's ticket, pass what they write to its thread.
 
@@ -200,8 +223,8 @@ class TeamsHelpDesk:
         conversation = activity.conversation
         if activity.type != ActivityTypes.message or conversation is None:
             return False
-        if conversation.conversation_type == CHANNEL:
-            return False
+        if conversation.conversation_type in (CHANNEL, GROUP_CHAT):
+            return False  # the request's chat is the one-to-one chat
         value = activity.value if isinstance(activity.value, dict) else {}
         if value.get("action") in (CANCEL_REQUEST.action, RATE):
             return False
@@ -313,11 +336,17 @@ class TeamsHelpDesk:
             await self._append(ticket, "agent", f"{agent}: {text}")
 
     def _hand_back(self, ticket: Ticket) -> Say:
+        async def ask_rating(context: TurnContext) -> None:
+            await context.send_activity(message(rating_card(texts(context), ticket)))
+            if self._rating is not None:
+                await self._rating.set(context, ticket.id)
+
         async def hand_back(context: TurnContext, t: Translator) -> None:
             await context.send_activity(resolved_notice(t, ticket))
             if self._resume is not None:
-                await self._resume(context)  # the journey's question, asked again
-            await context.send_activity(message(rating_card(texts(context), ticket)))
+                await self._resume(context, ask_rating)  # the journey's question, then the rating
+            else:
+                await ask_rating(context)
 
         return hand_back
 
@@ -380,10 +409,11 @@ class TeamsHelpDesk:
     async def _post_card(self, channel: HelpDeskChannel, ticket: Ticket) -> Ticket:
         """Post the ticket's card to the channel as a new thread, and keep where it is."""
         ids: list[str] = []
+        card = await self._ticket_card(ticket)
 
         async def post(context: TurnContext) -> None:
             context.activity.id = None  # a new thread, not a reply to anything
-            response = await context.send_activity(message(ticket_card(self._desk, ticket)))
+            response = await context.send_activity(message(card))
             if response is not None and response.id:
                 ids.append(response.id)
 
@@ -391,6 +421,17 @@ class TeamsHelpDesk:
             return ticket
         thread = f"{channel.channel_id}{_THREAD}{ids[0]}"
         return await self.handoff.posted(ticket.id, ids[0], thread)
+
+    async def _ticket_card(self, ticket: Ticket) -> dict[str, Any]:
+        """The ticket's card, in the help desk's language."""
+        organization: OrganizationStatus | None = None
+        if ticket.organization_id is not None:
+            try:
+                organization = await self._membership.status(ticket.organization_id)
+            except NotFound:
+                logger.warning("a ticket's organization has no record",
+                               extra={"ticket": ticket.number})  # fmt: skip
+        return ticket_card(self._desk, ticket, organization)
 
     async def _post_in(self, channel: HelpDeskChannel, conversation_id: str, text: str) -> None:
         async def post(context: TurnContext) -> None:
@@ -403,9 +444,10 @@ class TeamsHelpDesk:
         if ticket.channel_message_id is None:
             return
         card_id = ticket.channel_message_id
+        card = await self._ticket_card(ticket)
 
         async def update(context: TurnContext) -> None:
-            activity = message(ticket_card(self._desk, ticket))
+            activity = message(card)
             activity.id = card_id
             await context.update_activity(activity)
 

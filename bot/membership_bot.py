@@ -9,10 +9,16 @@ Teams events. Installing the app sends both an ``installationUpdate`` (action ``
 ``conversationUpdate`` that adds the bot, in no set order; Web Chat sends only the latter. The
 first of them greets (the main dialog's first step welcomes) and sets a flag in conversation
 state, so the second finds the flag and says nothing: one welcome per install. In a team
-channel the greeting is a short note about what the bot does there, and the channel is
-recorded for the help desk. Uninstalling (``installationUpdate`` ``remove``, or the bot among
-the members removed) clears the conversation's state, so a reinstall greets again, and marks
-the conversation, and the team's channels, inactive.
+channel or a group chat the greeting is a short note about what the bot does there, in English
+and in Chinese (Teams says nothing of a team's language, and the installer's is one member's),
+with a button to the one-to-one chat; a team channel is recorded for the help desk.
+Uninstalling (``installationUpdate`` ``remove``, or the bot among the members removed) clears
+the conversation's state, so a reinstall greets again, and marks the conversation, and the
+team's channels, inactive.
+
+Team channels (but the help desk's) and group chats show no organization's data: what someone
+writes to the bot there is answered in their one-to-one chat with it (``bot/personal_chat.py``),
+and they are told so where they wrote.
 
 ``adaptiveCard/action`` invokes (Adaptive Card ``Action.Execute``) run the dialogs as if the
 action's ``data`` had come as a message's ``value``, and answer the invoke with a short text.
@@ -20,8 +26,9 @@ action's ``data`` had come as a message's ``value``, and answer the invoke with 
 The help desk (``bot/help_desk.py``) sees each message first: in its Teams channel it takes
 Claim, Resolve and the agents' replies; in a user's chat, while an agent has the user's
 request, it relays what they write, and the dialogs wait (their state untouched) until the
-request is resolved and ``resume`` asks the journey's question again. Each chat's last lines
-are recorded (``bot/transcript.py``) for the requests' tickets.
+request is resolved and ``resume`` asks the journey's question again (then the help desk asks
+for a rating; a score typed just after it is taken as the rating). Each chat's last lines are
+recorded (``bot/transcript.py``) for the requests' tickets.
 """
 
 from __future__ import annotations
@@ -39,19 +46,21 @@ from botbuilder.core import (
 )
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.dialogs import DialogContext, DialogTurnStatus
-from botbuilder.schema import ActivityTypes, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botframework.connector import Channels
 
-from bot.help_desk import HANDOFF_STATUS, TeamsHelpDesk
-from bot.proactive import CHANNEL, ReferenceKeeper
+from bot.help_desk import HANDOFF_STATUS, TeamsHelpDesk, Then
+from bot.personal_chat import carry, chat_link, shared_by_several
+from bot.proactive import CHANNEL, GROUP_CHAT, ReferenceKeeper
 from bot.state import TurnStates
 from bot.transcript import TranscriptRecorder
+from dialogs.cards import message, open_chat_card
 from dialogs.contexts import LeanDialogSet
 from dialogs.handoff_dialog import stack_ids
 from dialogs.main_dialog import MainDialog
 from dialogs.shape import dialog_shape
-from dialogs.texts import resolve_locale, texts
-from services.i18n import N_
+from dialogs.texts import resolve_locale, texts, turn_locale
+from services.i18n import N_, Locale, translator
 
 __all__ = ["MembershipBot"]
 
@@ -62,6 +71,35 @@ CHANNEL_WELCOME = N_(
     "this channel. Each of you can chat with me one-to-one about your organization's "
     "membership; the help desk can use this channel to receive and answer requests."
 )
+GROUP_WELCOME = N_(
+    "Hello, everyone! I'm the Microsoft Partner Network membership assistant. I talk about "
+    "your organization's membership one-to-one, so that its details stay private: mention me "
+    "here and I'll answer you in our one-to-one chat, or open it with the button below."
+)
+OPEN_CHAT = N_("Chat with me one-to-one")
+ANSWERED_ONE_TO_ONE = N_(
+    "{name}, I've answered you in our one-to-one chat: I talk about your organization's "
+    "membership only there, where its details stay between us."
+)
+ASK_ONE_TO_ONE = N_(
+    "{name}, I talk about your organization's membership only in a one-to-one chat, where its "
+    "details stay between us. Open our chat and ask me there."
+)
+# In the one-to-one chat, before the answer to what was written elsewhere.
+CARRIED = {
+    (CHANNEL, True): N_(
+        "You wrote to me in a team channel: “{text}”. I answer you here, where only you can see it."
+    ),
+    (GROUP_CHAT, True): N_(
+        "You wrote to me in a group chat: “{text}”. I answer you here, where only you can see it."
+    ),
+    (CHANNEL, False): N_(
+        "You called me in a team channel. I answer you here, where only you can see it."
+    ),
+    (GROUP_CHAT, False): N_(
+        "You called me in a group chat. I answer you here, where only you can see it."
+    ),
+}
 CARD_ACTION_DONE = N_("Got it: my answer is in the chat.")
 UPDATED = N_("I was updated since your last message; here is where things stand.")
 
@@ -70,6 +108,7 @@ _UNINSTALL = "remove"
 _CARD_ACTION = "adaptiveCard/action"
 _MESSAGE_RESPONSE = "application/vnd.microsoft.activity.message"
 _ERROR_RESPONSE = "application/vnd.microsoft.error"
+_CARRIED_FROM = "membership_bot.carried_from"  # in a turn's state: where the message was written
 
 
 class MembershipBot(TeamsActivityHandler):
@@ -85,8 +124,10 @@ class MembershipBot(TeamsActivityHandler):
         references: ReferenceKeeper | None = None,
         help_desk: TeamsHelpDesk | None = None,
         transcript: TranscriptRecorder | None = None,
+        app_id: str = "",
     ) -> None:
         self._states = TurnStates(storage, conversation_state, user_state)
+        self._app_id = app_id  # to start one-to-one chats
         self._references = references
         self._help_desk = help_desk
         self._transcript = transcript
@@ -118,7 +159,7 @@ class MembershipBot(TeamsActivityHandler):
             TurnContext.remove_recipient_mention(activity)
             activity.text = activity.text.strip()
         if not await self._help_desk_took(turn_context):
-            await self._run_dialog(turn_context)
+            await self._answer(turn_context)
 
     async def on_event_activity(self, turn_context: TurnContext) -> None:
         """A Direct Line hub's ``handoff.status`` goes to the help desk; the rest as usual."""
@@ -127,8 +168,9 @@ class MembershipBot(TeamsActivityHandler):
             return
         await super().on_event_activity(turn_context)
 
-    async def resume(self, turn_context: TurnContext) -> None:
-        """Ask the paused journey's question again (a proactive turn, after the help desk)."""
+    async def resume(self, turn_context: TurnContext, then: Then | None = None) -> None:
+        """Ask the paused journey's question again, then ``then`` (a proactive turn, after the
+        help desk; ``then`` may note things in the conversation's state)."""
         await self._states.load(turn_context)
         await resolve_locale(self.user_profile, turn_context)
         dialog_context, restart = await self._dialog_context(turn_context)
@@ -136,6 +178,8 @@ class MembershipBot(TeamsActivityHandler):
             await dialog_context.begin_dialog(self._dialog.id, restart)
         elif dialog_context.active_dialog is not None:
             await dialog_context.reprompt_dialog()
+        if then is not None:
+            await then(turn_context)
         await self._states.save(turn_context)
 
     async def _help_desk_took(self, turn_context: TurnContext) -> bool:
@@ -144,7 +188,10 @@ class MembershipBot(TeamsActivityHandler):
             return False
         if await self._help_desk.on_help_desk_turn(turn_context):
             return True
-        return await self._help_desk.relay_from_user(turn_context)
+        if await self._help_desk.relay_from_user(turn_context):
+            return True
+        await self._help_desk.rating_from_text(turn_context)  # the dialogs answer it as a click
+        return False
 
     async def on_installation_update(self, turn_context: TurnContext) -> None:
         """Greet on install, stop posting on uninstall; upgrades change neither."""
@@ -206,13 +253,15 @@ class MembershipBot(TeamsActivityHandler):
     async def _install(self, turn_context: TurnContext) -> None:
         if await self._greeted.get(turn_context, False):
             return
-        team = _team_channel(turn_context)
-        if team is None:
+        if not shared_by_several(turn_context.activity):
             await self._run_dialog(turn_context)
             return
         await self._greeted.set(turn_context, True)
-        await turn_context.send_activity(texts(turn_context).gettext(CHANNEL_WELCOME))
-        if self._references is not None:
+        team = _team_channel(turn_context)
+        await turn_context.send_activity(
+            _in_each_language(turn_context, CHANNEL_WELCOME if team else GROUP_WELCOME)
+        )
+        if team is not None and self._references is not None:
             try:
                 await self._references.record_channel(turn_context, *team)
             except Exception:
@@ -249,7 +298,7 @@ class MembershipBot(TeamsActivityHandler):
         activity.type, activity.value = ActivityTypes.message, data
         try:
             if not await self._help_desk_took(turn_context):
-                await self._run_dialog(turn_context)
+                await self._answer(turn_context)
         finally:
             activity.type, activity.value = ActivityTypes.invoke, value
         body = {
@@ -258,6 +307,53 @@ class MembershipBot(TeamsActivityHandler):
             "value": texts(turn_context).gettext(CARD_ACTION_DONE),
         }
         return InvokeResponse(status=int(HTTPStatus.OK), body=body)
+
+    async def _answer(self, turn_context: TurnContext) -> None:
+        """Run the dialogs on a message (in a channel or group chat: in the one-to-one chat)."""
+        activity = turn_context.activity
+        if shared_by_several(activity):
+            await self._to_personal_chat(turn_context)
+            return
+        where = turn_context.turn_state.get(_CARRIED_FROM)
+        if where is None:
+            await self._run_dialog(turn_context)
+            return
+        said = bool(activity.text)
+        t = texts(turn_context)
+        await turn_context.send_activity(t.gettext(CARRIED[where, said], text=activity.text))
+        if said or activity.value is not None:
+            await self._run_dialog(turn_context)
+        else:  # only a mention: the question waiting here, or the menu
+            await self._ask_again(turn_context)
+
+    async def _to_personal_chat(self, turn_context: TurnContext) -> None:
+        """Answer in the sender's one-to-one chat; say so here, with a button to that chat."""
+        activity = turn_context.activity
+        where = activity.conversation.conversation_type
+
+        async def there(context: TurnContext) -> None:
+            context.turn_state[_CARRIED_FROM] = where
+            await self.on_turn(context)
+
+        # The turn there reads and writes this user's state too: this turn's is saved first.
+        # It runs before the note here, which says whether it was answered.
+        await self._states.save(turn_context)
+        answered = await carry(turn_context, self._app_id, there)
+        t = texts(turn_context)
+        name = (activity.from_property.name if activity.from_property else None) or ""
+        note = t.gettext(ANSWERED_ONE_TO_ONE if answered else ASK_ONE_TO_ONE, name=name)
+        card = open_chat_card([note], t.gettext(OPEN_CHAT), chat_link(activity))
+        await turn_context.send_activity(message(card))
+
+    async def _ask_again(self, turn_context: TurnContext) -> None:
+        dialog_context, restart = await self._dialog_context(turn_context)
+        if restart is not None:
+            await dialog_context.begin_dialog(self._dialog.id, restart)
+        elif dialog_context.active_dialog is not None:
+            await dialog_context.reprompt_dialog()
+        else:
+            await self._greeted.set(turn_context, True)
+            await dialog_context.begin_dialog(self._dialog.id)
 
     async def _dialog_context(
         self, turn_context: TurnContext
@@ -286,6 +382,15 @@ class MembershipBot(TeamsActivityHandler):
         if result.status == DialogTurnStatus.Empty:
             await self._greeted.set(turn_context, True)  # the main dialog's first step welcomes
             await dialog_context.begin_dialog(self._dialog.id)
+
+
+def _in_each_language(turn_context: TurnContext, source: str) -> Activity:
+    """``source`` in every language, this turn's first, with a button to the one-to-one chat."""
+    first = turn_locale(turn_context)
+    locales = [first, *(locale for locale in Locale if locale is not first)]
+    paragraphs = [translator(locale).gettext(source) for locale in locales]
+    label = " / ".join(translator(locale).gettext(OPEN_CHAT) for locale in locales)
+    return message(open_chat_card(paragraphs, label, chat_link(turn_context.activity)))
 
 
 def _invoke_error(status: HTTPStatus, code: str, message: str) -> InvokeResponse:

@@ -42,6 +42,7 @@ _REMEMBERED = 10_000  # (user, conversation) pairs whose stored reference this p
 # Teams' conversation types; a channel without one (Web Chat, the emulator) is one-to-one.
 PERSONAL = "personal"
 CHANNEL = "channel"
+GROUP_CHAT = "groupChat"
 
 
 def user_id_of(activity: Activity) -> str | None:

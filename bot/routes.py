@@ -6,6 +6,10 @@
 turns every way a request can be wrong into the right 4xx: a malformed body is 400, a body over
 the limit 413, a missing or bad token 401. A turn for a given conversation runs one at a time
 in this process, so a user's quick double message is handled in order instead of racing.
+
+``run_turn`` is also how the local chat page's Direct Line emulation delivers (dev only): its
+turns are marked as coming from the page (``from_local_page``), so that the dialogs may add
+hints about the page ("pick a demo user at the top"), which a channel cannot fake.
 """
 
 from __future__ import annotations
@@ -15,16 +19,18 @@ import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 
 from aiohttp import web
-from botbuilder.core import InvokeResponse
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity
 
 from bot.adapter import MembershipAdapter
 from bot.membership_bot import MembershipBot
 from bot.wire import dumps, from_wire
+from dialogs.people import LOCAL_CHAT_PAGE
 
-__all__ = ["ADAPTER", "BOT", "READY", "add_routes", "run_turn"]
+__all__ = ["ADAPTER", "BOT", "READY", "add_routes", "from_local_page", "run_turn"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +68,19 @@ class Unauthorized(Exception):
     """The request's credentials were missing or did not validate."""
 
 
+async def from_local_page(
+    on_turn: Callable[[TurnContext], Awaitable[None]], turn_context: TurnContext
+) -> None:
+    """Run ``on_turn`` on a turn marked as coming from the local chat page."""
+    turn_context.turn_state[LOCAL_CHAT_PAGE] = True
+    await on_turn(turn_context)
+
+
 async def run_turn(
-    app: web.Application, activity: Activity, auth_header: str
+    app: web.Application, activity: Activity, auth_header: str, *, local_page: bool = False
 ) -> InvokeResponse | None:
-    """Authenticate ``activity`` and run one turn of the bot on it."""
+    """Authenticate ``activity`` and run one turn of the bot on it (``local_page``: delivered
+    by the local chat page's Direct Line emulation)."""
     adapter = app[ADAPTER]
     try:
         authenticated = await adapter.bot_framework_authentication.authenticate_request(
@@ -74,8 +89,10 @@ async def run_turn(
     except Exception as error:  # the SDK raises PermissionError, jwt errors, or plain Exception
         raise Unauthorized(str(error)) from error
     conversation_id = activity.conversation.id if activity.conversation else ""
+    on_turn = app[BOT].on_turn
+    logic = partial(from_local_page, on_turn) if local_page else on_turn
     async with app[_LOCKS].hold(conversation_id):
-        return await adapter.process_activity(authenticated, activity, app[BOT].on_turn)
+        return await adapter.process_activity(authenticated, activity, logic)
 
 
 def _bad_request(reason: str) -> web.Response:

@@ -29,6 +29,9 @@ Action ids are stable: never translated, and unchanged when a label's wording ch
 
 An id that is not an option of the question being asked (a button on an older card) is an
 unrecognized answer: the question is asked again.
+
+One button is not an answer: "Chat with me one-to-one" (``open_chat_card``, in team channels
+and group chats) is an ``Action.OpenUrl`` that opens the reader's chat with the bot in Teams.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ __all__ = [
     "localized",
     "message",
     "offers_card",
+    "open_chat_card",
     "order_paid_card",
     "profile_form",
     "renewal_card",
@@ -193,6 +197,13 @@ def choice_card(
         label = t.gettext(MENU_LABELS[Intent.HUMAN])
         buttons.append(_button(label, Intent.HUMAN, reason=person_reason))
     return _card([_text(text), *_action_sets(buttons)])
+
+
+def open_chat_card(paragraphs: Sequence[str], label: str, url: str) -> dict[str, Any]:
+    """Text (already in the readers' language, or in each) and a button that opens ``url``:
+    in Teams, the reader's one-to-one chat with the bot."""
+    button = {"type": "Action.OpenUrl", "title": label, "url": url}
+    return _card([*(_text(paragraph) for paragraph in paragraphs), *_action_sets([button])])
 
 
 def status_card(

@@ -19,6 +19,7 @@ from dialogs import handoff_dialog
 from dialogs.cards import _action_sets, _button, _card, _text, choice_card
 from services.handoff import Ticket, TicketReason, TicketStatus
 from services.i18n import N_, Translator
+from services.membership import OrganizationStatus
 
 __all__ = [
     "CLAIM",
@@ -62,13 +63,16 @@ def _ticket_button(title: str, action: str, ticket_id: int, **numbers: int) -> d
     return button
 
 
-def ticket_card(t: Translator, ticket: Ticket) -> dict[str, Any]:
-    """The help-desk channel's card for ``ticket``: who asked, where, why, what was said."""
+def ticket_card(
+    t: Translator, ticket: Ticket, organization: OrganizationStatus | None
+) -> dict[str, Any]:
+    """The help-desk channel's card for ``ticket``: who asked, for which organization (its
+    record as it is now, if found), where, why, what was said."""
     agent = ticket.agent_name or ticket.agent_id or ""
     status = t.gettext(_STATUSES[ticket.status], agent=agent)
     facts = [
         (t.gettext("Requester"), ticket.requester_name),
-        (t.gettext("Organization"), ticket.organization_id or t.gettext("not known")),
+        (t.gettext("Organization"), _organization(t, ticket, organization)),
         (t.gettext("Journey"), ticket.journey or t.gettext("none")),
         (t.gettext("Step"), ticket.step or t.gettext("none")),
         (t.gettext("Reason"), t.gettext(_REASONS[ticket.reason])),
@@ -76,6 +80,9 @@ def ticket_card(t: Translator, ticket: Ticket) -> dict[str, Any]:
         (t.gettext("Status"), status),
         (t.gettext("Opened"), _when(ticket.created_at)),
     ]
+    if organization is not None and organization.membership is not None:
+        # What the agent looks the partner up by in Partner Center.
+        facts.insert(2, (t.gettext("MPN ID"), organization.membership.mpn_id))
     if ticket.claimed_at is not None:
         facts.append((t.gettext("Claimed"), _when(ticket.claimed_at)))
     if ticket.resolved_at is not None:
@@ -102,6 +109,13 @@ def ticket_card(t: Translator, ticket: Ticket) -> dict[str, Any]:
     if ticket.active:
         buttons.append(_ticket_button(t.gettext("Resolve"), RESOLVE, ticket.id))
     return _card([*body, *_action_sets(buttons)])
+
+
+def _organization(t: Translator, ticket: Ticket, organization: OrganizationStatus | None) -> str:
+    """The organization's legal name; its id only when its record is gone."""
+    if organization is not None:
+        return organization.legal_name
+    return ticket.organization_id or t.gettext("not known")
 
 
 def rating_card(t: Translator, ticket: Ticket) -> dict[str, Any]:

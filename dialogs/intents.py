@@ -13,6 +13,7 @@ Typos are tolerated with ``difflib``'s similarity ratio on the folded text.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
@@ -30,6 +31,7 @@ __all__ = [
     "fold",
     "recognize_interruption",
     "recognize_menu_choice",
+    "recognize_score",
     "recognize_yes_no",
 ]
 
@@ -292,3 +294,27 @@ def recognize_yes_no(text: str | None) -> bool | None:
     if folded in _NO:
         return False
     return None
+
+
+_SCORES = {
+    "1": 1, "2": 2, "3": 3, "4": 4, "5": 5,
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "一": 1, "二": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
+}  # fmt: skip
+# A score alone, or said the usual ways: "5 stars", "4/5", "5 out of 5", "5分", "給五顆星".
+_SCORE = re.compile(
+    r"(?:i(?:'d)?give(?:it)?|我給|給|打)?"
+    rf"(?P<score>{'|'.join(_SCORES)})"
+    r"(?:stars?|points?|/5|outof5|分|顆星|星)?"
+)
+_SCORE_END = ".!。！"
+
+
+def recognize_score(text: str | None) -> int | None:
+    """Return the 1 to 5 rating that ``text`` gives, in either language, if it is one."""
+    normalized = unicodedata.normalize("NFKC", text or "").casefold()
+    compact = "".join(normalized.split()).rstrip(_SCORE_END)
+    if compact and set(compact) == {"★"}:
+        return len(compact) if len(compact) <= 5 else None
+    found = _SCORE.fullmatch(compact)
+    return _SCORES[found["score"]] if found else None

@@ -28,6 +28,7 @@ from dialogs.handoff_dialog import (
     where_in,
 )
 from dialogs.intents import Intent, recognize_interruption
+from dialogs.journey_dialog import not_in_directory
 from dialogs.people import JourneyServices
 from dialogs.prompts import ask, render
 from dialogs.texts import save_locale, texts, time_zone
@@ -155,12 +156,7 @@ class InterruptibleDialog(Component):
             return
         user = await services.user(context)
         if user is None:
-            await context.send_activity(
-                t.gettext(
-                    "I can't find you in your organization's directory, so I can't look up "
-                    "its membership. (On the local chat page, pick a demo user at the top.)"
-                )
-            )
+            await context.send_activity(not_in_directory(context))
             return
         organization_id = await services.organization_of(user)
         named = context.activity.value.get("organization_id")

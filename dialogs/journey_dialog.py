@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from botbuilder.core import TurnContext
 
 from dialogs.contexts import Component
-from dialogs.people import JourneyServices, Member
+from dialogs.people import JourneyServices, Member, on_local_chat_page
 from dialogs.texts import texts
 from services.i18n import N_, Translator
 from services.identity import DirectoryUser
 from services.membership import Step, Tier
 
-__all__ = ["STEP_NAMES", "TIER_NAMES", "JourneyDialog", "steps_text"]
+__all__ = ["STEP_NAMES", "TIER_NAMES", "JourneyDialog", "not_in_directory", "steps_text"]
 
 TIER_NAMES = {
     Tier.NETWORK: N_("Network membership"),
@@ -28,6 +28,21 @@ STEP_NAMES = {
     Step.AGREEMENT: N_("Partner agreement accepted"),
     Step.ADMIN_AGENT: N_("Admin agent role"),
 }
+
+NOT_IN_DIRECTORY = N_(
+    "I can't find you in your organization's directory, so I can't look up its membership."
+)
+# The same on the local chat page (dev only), with what to do about it there.
+NOT_IN_DIRECTORY_ON_PAGE = N_(
+    "I can't find you in your organization's directory, so I can't look up its membership. "
+    "(On the local chat page, pick a demo user at the top.)"
+)
+
+
+def not_in_directory(context: TurnContext) -> str:
+    """Why the bot cannot look the user up (on the local chat page, what to do about it)."""
+    source = NOT_IN_DIRECTORY_ON_PAGE if on_local_chat_page(context) else NOT_IN_DIRECTORY
+    return texts(context).gettext(source)
 
 
 LIST_SEPARATOR = N_("; ")  # between the items of a list inside a sentence
@@ -57,12 +72,7 @@ class JourneyDialog(Component):
         """The directory user behind this turn, or None after telling the user why not."""
         user = await self.services.user(context)
         if user is None:
-            await context.send_activity(
-                texts(context).gettext(
-                    "I can't find you in your organization's directory, so I can't look up "
-                    "its membership. (On the local chat page, pick a demo user at the top.)"
-                )
-            )
+            await context.send_activity(not_in_directory(context))
         return user
 
     async def found(

@@ -2,7 +2,8 @@
 
 In Teams the user is the activity's Microsoft Entra object id, in the tenant the activity
 names; on the local chat page it is the demo user picked on the page (Web Chat's user id),
-with no tenant unless the page acts as Teams.
+with no tenant unless the page acts as Teams. The bot marks the page's turns
+(``on_local_chat_page``): only there do the dialogs speak of the page.
 
 A user sees and acts only on organizations of the tenant they arrive from: a directory user
 who arrives from another tenant than their own is, for that tenant, nobody.
@@ -27,10 +28,19 @@ from services.membership import Actor, MembershipService
 from services.reminders import Member as OrganizationMember
 from services.reminders import Reminders
 
-__all__ = ["HelpDesk", "HelpRequest", "JourneyServices", "Member", "tenant_of"]
+__all__ = [
+    "LOCAL_CHAT_PAGE",
+    "HelpDesk",
+    "HelpRequest",
+    "JourneyServices",
+    "Member",
+    "on_local_chat_page",
+    "tenant_of",
+]
 
 logger = logging.getLogger(__name__)
 
+LOCAL_CHAT_PAGE = "membership_bot.local_chat_page"  # in a turn's state: the page sent it
 _RECORD_EVERY = 3600.0  # seconds: a member is recorded for the reminders at most this often
 _RECORDED = 10_000  # (user, organization) pairs this process remembers recording
 
@@ -49,6 +59,11 @@ def tenant_of(activity: Activity) -> str | None:
             return str(tenant)
     conversation = activity.conversation
     return str(conversation.tenant_id) if conversation and conversation.tenant_id else None
+
+
+def on_local_chat_page(context: TurnContext) -> bool:
+    """Whether the turn came from the local chat page (dev only), whatever channel it acts as."""
+    return context.turn_state.get(LOCAL_CHAT_PAGE) is True
 
 
 @dataclass(frozen=True)

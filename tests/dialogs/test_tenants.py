@@ -16,6 +16,14 @@ CONTOSO_TENANT = "7f3c2a10-0000-4000-8000-000000c0de01"
 NORTHWIND_TENANT = "7f3c2a10-0000-4000-8000-000000c0de02"
 UNKNOWN_TENANT = "00000000-0000-4000-8000-00000000dead"
 NOT_FOUND = "I can't find you in your organization's directory"
+REFUSED = {
+    "en-US": f"{NOT_FOUND}, so I can't look up its membership.",
+    "zh-TW": "我在貴組織的目錄中找不到您，因此無法查詢會員資格。",
+}
+LOCAL_HINT = {
+    "en-US": "(On the local chat page, pick a demo user at the top.)",
+    "zh-TW": "（在本機聊天頁面上，請從頂端選擇一位示範使用者。）",
+}
 JOURNEYS = [
     "Membership status",
     "Create the Partner Center account",
@@ -31,10 +39,11 @@ def storage() -> MemoryStorage:
     return MemoryStorage()
 
 
-def teams_chat(storage, services, user: str, tenant: str) -> Chat:
+def teams_chat(storage, services, user: str, tenant: str, locale: str = "en-US") -> Chat:
     return Chat(
         storage,
         services,
+        locale=locale,
         user_id=user,
         conversation_id=f"a:{user}-{tenant}",
         tenant_id=tenant,
@@ -105,3 +114,33 @@ async def test_a_user_tied_to_an_organization_without_a_tenant_is_found_from_a_k
     replies = await chat.say("Membership status")
 
     assert "Fabrikam Design Co." in replies[0].text
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-TW"])
+@pytest.mark.parametrize("typed", ["Membership status", "Stop these reminders"])
+async def test_in_teams_the_refusal_says_nothing_of_the_local_chat_page(
+    storage, journey_services, locale, typed
+):
+    chat = teams_chat(storage, journey_services, "mei.lin", UNKNOWN_TENANT, locale)
+
+    if typed == "Stop these reminders":  # a reminder card's button, answered at any step
+        replies = await chat.submit({"action": "reminders.stop", "organization_id": "contoso"})
+    else:
+        replies = await chat.say(typed if locale == "en-US" else "會員狀態")
+
+    assert replies[0].text == REFUSED[locale]
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-TW"])
+async def test_on_the_local_chat_page_an_unknown_user_is_told_to_pick_a_demo_user(
+    storage, journey_services, locale
+):
+    chat = Chat(
+        storage, journey_services, locale=locale, user_id="dl_8f2a", conversation_id="dl-1",
+        channel_id="webchat", local_page=True,
+    )  # fmt: skip
+
+    replies = await chat.say("Membership status" if locale == "en-US" else "會員狀態")
+
+    assert replies[0].text.startswith(REFUSED[locale])
+    assert replies[0].text.endswith(LOCAL_HINT[locale])

@@ -28,6 +28,7 @@ from services.clock import FixedClock, SystemClock
 from services.conversations import SqlConversationReferences
 from services.demo_data import load_demo
 from services.handoff import HandoffService, Ticket, TicketStatus
+from services.membership import MembershipService
 from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.chat import card_parts
@@ -165,7 +166,8 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
         assert ticket.thread_id == f"{desk.team};messageid={card['_id']}"
         shown = desk.card_text(ticket)
         assert f"Request {ticket.number}: Ana Silva" in shown
-        assert "Organization: northwind" in shown
+        assert "Organization: Northwind Traders Inc." in shown  # its name, not the bot's id
+        assert "northwind" not in shown
         assert "User: renew" in shown and "User: Talk to a person" in shown
         assert [b["title"] for b in card_parts(desk.card(ticket))[1]] == ["Claim", "Resolve"]
 
@@ -217,6 +219,68 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
     assert (stored.status, stored.csat) == (TicketStatus.RESOLVED, 4)
     assert [line.sender for line in stored.transcript][-2:] == ["user", "agent"]
     assert "Renewal order ORD-" in renewed  # the journey went on from its question
+
+
+async def _helped_and_handed_back(
+    http, base_url, connector, sqlite_url, units, locale: str
+) -> tuple[Teams, Ticket]:
+    """Ana asks for a person at the menu; an agent claims, then resolves: she is asked for a
+    rating, the menu's question just above it."""
+    desk = await _open_desk(http, base_url, connector, sqlite_url)
+    ana = Teams(http, base_url, "ana.silva", connector.url, locale=locale)
+    await ana.send("hello")
+    await ana.send("真人客服" if locale == "zh-TW" else "Talk to a person")
+    ticket = await _ticket_of(units, "ana.silva")
+    await desk.click(ticket, AGENT, "Claim")
+    before = len(connector.activities)
+    await desk.click(ticket, AGENT, "Resolve")
+    await connector.wait_until(lambda: len(_in(connector, ana.conversation["id"], before)) >= 3)
+    return ana, ticket
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "thanks"),
+    [
+        ("en-US", "5", "I've noted 5 out of 5"),
+        ("en-US", "5 stars", "I've noted 5 out of 5"),
+        ("zh-TW", "５", "5 分（滿分 5 分）"),
+        ("zh-TW", "5分", "5 分（滿分 5 分）"),
+        ("zh-TW", "五", "5 分（滿分 5 分）"),
+    ],
+)
+async def test_a_score_typed_just_after_the_rating_question_is_the_rating_not_a_menu_item(
+    http, serve_app, sqlite_url, units, locale, typed, thanks
+):
+    base_url = await serve_app(make_settings(sqlite_url))
+    async with connector_stand_in() as connector:
+        ana, ticket = await _helped_and_handed_back(
+            http, base_url, connector, sqlite_url, units, locale
+        )
+
+        rated = texts(await ana.send(typed))
+        then = texts(await ana.send("5"))  # asked once: a second 5 is the menu's item 5 again
+
+    assert thanks in rated
+    assert "Admin agent" not in rated and "系統管理代理人" not in rated
+    assert (await _service(units).get(ticket.id)).csat == 5
+    assert "Admin agent" in then or "系統管理代理人" in then
+
+
+async def test_after_the_rating_question_anything_else_goes_on_as_usual_and_the_offer_lapses(
+    http, serve_app, sqlite_url, units
+):
+    base_url = await serve_app(make_settings(sqlite_url))
+    async with connector_stand_in() as connector:
+        ana, ticket = await _helped_and_handed_back(
+            http, base_url, connector, sqlite_url, units, "en-US"
+        )
+
+        status = texts(await ana.send("status"))
+        later = texts(await ana.send("5"))
+
+    assert "Northwind Traders Inc." in status
+    assert "out of 5" not in later and "Admin agent" in later
+    assert (await _service(units).get(ticket.id)).csat is None
 
 
 async def test_someone_outside_the_help_desk_team_cannot_claim_and_nothing_changes(
@@ -279,6 +343,7 @@ async def test_a_request_left_unclaimed_is_raised_again_and_the_user_is_told(
             "",
             ReferenceKeeper(SqlConversationReferences(units, clock)),
             clock,
+            membership=MembershipService(units, clock),
         )
 
         early = await help_desk.run_once()

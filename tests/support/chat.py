@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from botbuilder.core import Storage
@@ -13,6 +14,7 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 
 from bot.adapter import on_turn_error
 from bot.membership_bot import MembershipBot
+from bot.routes import from_local_page
 from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
@@ -120,16 +122,23 @@ class Chat:
         tenant_id: str | None = None,
         channel_id: str | None = None,
         sign_in_connection: str | None = None,
+        local_page: bool = False,
+        conversation_type: str | None = None,
     ) -> None:
         self.bot = build_bot(storage, services, sign_in_connection=sign_in_connection)
-        self.adapter = TestAdapter(self.bot.on_turn)
+        # ``local_page``: the turns come from the local chat page, as its Direct Line delivers.
+        on_turn = partial(from_local_page, self.bot.on_turn) if local_page else self.bot.on_turn
+        self.adapter = TestAdapter(on_turn)
         self.adapter.on_turn_error = on_turn_error
         if sign_in_connection and services.identity.requires_sign_in:  # as app.create_app does
             self.adapter.use(TeamsSSOTokenExchangeMiddleware(storage, sign_in_connection))
         self.locale = locale
         self.timezone = timezone  # an IANA name, as a client sends in localTimezone
         self.user = ChannelAccount(id=user_id, name=user_id)
-        self.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant_id)
+        # Teams' "personal", "groupChat" or "channel"; None, as other channels send.
+        self.conversation = ConversationAccount(
+            id=conversation_id, tenant_id=tenant_id, conversation_type=conversation_type
+        )
         self.tenant_id = tenant_id  # as Teams sends it, in channelData and the conversation
         self.channel_id = channel_id
         self.sent: list[Activity] = []  # every message the bot sent, as sent

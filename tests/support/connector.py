@@ -6,7 +6,11 @@ proactive message too, in the order they arrived. Each kept activity carries the
 stand-in gave it (``_id``), the conversation it was posted to (``_conversation``) and, for a
 reply, the activity it answers (``_reply_to``). Updates of a posted activity (``PUT``) are
 kept apart, in ``updates``. ``members`` answers the member look-ups of a team (``GET
-/v3/conversations/{team}/members/{user}``): anyone else is 404, as Teams answers.
+/v3/conversations/{team}/members/{user}``): anyone else is 404, as Teams answers. A request to
+start a conversation (``POST /v3/conversations``) is kept in ``created``; a one-to-one chat gets
+the user's chat in ``personal`` (a new one the first time), as Teams gives back the chat a user
+and the bot already have; a user in ``refused`` is answered 403, as Teams answers when the app
+is not installed for them.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ class ConnectorStandIn:
         self.throttle: dict[str, int] = {}
         self.updates: list[dict[str, Any]] = []
         self.members: dict[str, set[str]] = {}  # team id -> its members' ids
+        self.created: list[dict[str, Any]] = []  # the conversations the bot asked to start
+        self.personal: dict[str, str] = {}  # a user's id -> their one-to-one chat's id
+        self.refused: set[str] = set()  # users whose one-to-one chat the bot may not start
         self.url = ""
         self._arrived = asyncio.Condition()
 
@@ -63,6 +70,18 @@ class ConnectorStandIn:
             self.activities.append(activity)
             self._arrived.notify_all()
         return web.json_response({"id": activity["_id"]})
+
+    async def create(self, request: web.Request) -> web.Response:
+        parameters = await request.json()
+        self.created.append(parameters)
+        [member] = parameters.get("members") or [{}]
+        if member.get("id") in self.refused:
+            return web.json_response(
+                {"error": {"code": "Forbidden", "message": "The bot is not installed."}},
+                status=403,
+            )
+        chat = self.personal.setdefault(member.get("id"), f"a:{uuid.uuid4().hex}")
+        return web.json_response({"id": chat}, status=201)
 
     async def update(self, request: web.Request) -> web.Response:
         activity = await request.json()
@@ -116,6 +135,7 @@ async def connector_stand_in() -> AsyncIterator[ConnectorStandIn]:
     """Serve a connector stand-in on 127.0.0.1 for the duration of the block."""
     stand_in = ConnectorStandIn()
     app = web.Application()
+    app.router.add_post("/v3/conversations", stand_in.create)
     app.router.add_post("/v3/conversations/{conversation_id}/activities", stand_in.post)
     app.router.add_post("/v3/conversations/{conversation_id}/activities/{reply_to}", stand_in.post)
     app.router.add_put(

@@ -26,6 +26,7 @@ from dialogs.cards import (
     Option,
     choice_card,
     contact_confirmed_card,
+    open_chat_card,
     profile_form,
     renewal_card,
     renewal_reminder_card,
@@ -100,6 +101,9 @@ def assert_valid(card: dict[str, Any]) -> None:
     assert card["version"] == "1.5" == VERSION
     assert problems(card) == []
     for button in card_parts(card)[1]:
+        if button["type"] == "Action.OpenUrl":  # opens a chat: not an answer
+            assert button["url"].startswith("https://teams.microsoft.com/"), button
+            continue
         assert button["type"] == "Action.Submit", button
         assert isinstance(button["data"]["action"], str) and button["data"]["action"], button
         teams = button["data"].get("msteams")
@@ -191,6 +195,18 @@ def test_the_renewal_card_is_valid(locale):
     assert_valid(card)
     [button] = card_parts(card)[1]
     assert button["data"]["action"] == "status"
+
+
+def test_the_open_chat_card_is_valid_with_a_button_that_opens_the_chat():
+    url = "https://teams.microsoft.com/l/chat/0/0?users=28:bot"
+
+    card = open_chat_card(["Hello, everyone!", "大家好！"], "Chat / 聊天", url)
+
+    assert_valid(card)
+    assert card_parts(card) == (
+        ["Hello, everyone!", "大家好！"],
+        [{"type": "Action.OpenUrl", "title": "Chat / 聊天", "url": url}],
+    )
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -10,7 +10,7 @@ from dialogs.handoff_cards import rating_card, still_waiting_card, ticket_card
 from services.handoff import Ticket, TicketReason, TicketStatus, TranscriptLine
 from services.i18n import Locale, translator
 from tests.support.chat import card_parts
-from tests.unit.test_cards import LOCALES, assert_valid
+from tests.unit.test_cards import LOCALES, _membership, _status, assert_valid
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -47,7 +47,7 @@ def _ticket(status: TicketStatus, **fields: object) -> Ticket:
 def test_the_ticket_card_shows_where_the_request_stands_and_only_the_buttons_that_apply(
     status, buttons, shown
 ):
-    card = ticket_card(translator(Locale.EN_US), _ticket(status))
+    card = ticket_card(translator(Locale.EN_US), _ticket(status), None)
 
     assert_valid(card)
     said, actions = card_parts(card)
@@ -56,6 +56,30 @@ def test_the_ticket_card_shows_where_the_request_stands_and_only_the_buttons_tha
     assert "User: renew" in said and "Bot: Renew now?" in said
     assert [a["title"] for a in actions] == buttons
     assert all(a["data"]["ticket"] == 42 for a in actions)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_ticket_card_names_the_organization_and_its_mpn_id_not_the_bots_id(locale):
+    contoso = _status({}, _membership(20))
+
+    said = card_parts(ticket_card(translator(locale), _ticket(TicketStatus.OPEN), contoso))[0]
+
+    assert said[2:4] == (
+        ["Organization: Contoso Taiwan Ltd.", "MPN ID: 4100003"]
+        if locale is Locale.EN_US
+        else ["組織: Contoso Taiwan Ltd.", "MPN ID: 4100003"]
+    )
+    assert not any("northwind" in line or "contoso" in line for line in said)
+
+
+def test_the_ticket_card_says_so_when_the_organization_is_not_known():
+    t = translator(Locale.EN_US)
+
+    unknown = card_parts(ticket_card(t, _ticket(TicketStatus.OPEN, organization_id=None), None))
+    gone = card_parts(ticket_card(t, _ticket(TicketStatus.OPEN), None))
+
+    assert "Organization: not known" in unknown[0]
+    assert "Organization: northwind" in gone[0]  # its record is gone: the id is all there is
 
 
 @pytest.mark.parametrize("locale", LOCALES)

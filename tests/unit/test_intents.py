@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from dialogs.intents import Intent, MenuChoices, recognize_interruption, recognize_menu_choice
+from dialogs.intents import (
+    Intent,
+    MenuChoices,
+    recognize_interruption,
+    recognize_menu_choice,
+    recognize_score,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,3 +72,21 @@ def test_a_long_free_text_answer_is_not_taken_for_an_interruption():
     answer = "Contoso Taiwan Ltd, 7F No. 100 Xinyi Road, Taipei, help desk on the left"
 
     assert recognize_interruption(answer) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "score"),
+    [
+        ("5", 5), ("５", 5), (" 4 ", 4), ("5 stars", 5), ("1 star", 1), ("4/5", 4),
+        ("3 out of 5", 3), ("Five", 5), ("I'd give it 4", 4), ("★★★", 3),
+        ("五", 5), ("5分", 5), ("５分", 5), ("五分", 5), ("四顆星", 4), ("給5分", 5),
+        ("我給 3 分。", 3), ("兩分", 2),
+    ],
+)  # fmt: skip
+def test_a_rating_is_recognized_however_it_is_typed_in_either_language(text, score):
+    assert recognize_score(text) == score
+
+
+@pytest.mark.parametrize("text", ["0", "6", "10", "55", "5 benefits", "renew", "第五項", "", None])
+def test_text_that_is_not_a_1_to_5_rating_is_not_taken_for_one(text):
+    assert recognize_score(text) is None
