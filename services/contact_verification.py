@@ -41,7 +41,7 @@ from services.clock import Clock
 from services.emails import EmailComposer, VerificationRequest
 from services.errors import NotFound, ResendLimited
 from services.i18n import Locale, normalize_locale
-from services.membership import Actor, Step, StepState
+from services.membership import CONTACT_VERIFIED, Actor, Step, StepState
 from services.outbox import EmailKind, OutboxStatus, enqueue
 from services.profile import LegalProfile
 from services.settings import Settings
@@ -80,7 +80,7 @@ VERIFY_PATH = "/verify/contact"
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
-_VERIFIED = "verified"
+_VERIFIED = CONTACT_VERIFIED
 # The organization and its contact, in one statement built once (the status card's read).
 _CONTACT_OF = (
     select(OrganizationRow.id, PrimaryContactRow.email, PrimaryContactRow.verification)

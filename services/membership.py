@@ -36,6 +36,7 @@ from services.tables import (
 from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
+    "CONTACT_VERIFIED",
     "RENEWAL_WINDOW_DAYS",
     "Actor",
     "AgreementVersion",
@@ -51,6 +52,7 @@ __all__ = [
 ]
 
 RENEWAL_WINDOW_DAYS = 90
+CONTACT_VERIFIED = "verified"  # a primary contact's ``verification`` once they confirmed
 
 
 class Tier(StrEnum):
@@ -185,14 +187,44 @@ _ORGANIZATION_FOR = select(OrganizationRow.id, OrganizationRow.tenant_id).where(
 )
 _ORGANIZATION_STATUS = (
     select(OrganizationRow.id, OrganizationRow.legal_name, OrganizationRow.tenant_id,
-           *_MEMBERSHIP_COLUMNS)
+           *_MEMBERSHIP_COLUMNS, PrimaryContactRow.email.label("contact_email"),
+           PrimaryContactRow.verification.label("contact_verification"))
     .outerjoin(MembershipRow, MembershipRow.organization_id == OrganizationRow.id)
+    .outerjoin(PrimaryContactRow, PrimaryContactRow.organization_id == OrganizationRow.id)
     .where(OrganizationRow.id == bindparam("organization_id"))
 )  # fmt: skip
 _CHECKLIST = select(
     ChecklistEntryRow.step, ChecklistEntryRow.state, ChecklistEntryRow.by_user,
     ChecklistEntryRow.at,
 ).where(ChecklistEntryRow.organization_id == bindparam("organization_id"))  # fmt: skip
+
+
+def _stored_state(
+    step: Step, contact_email: str | None, verification: str | None
+) -> StepState | None:
+    """What the stored primary contact says of ``step`` (None: the contact says nothing of it).
+
+    The profile is given once its contact is stored, and the contact's check stands where the
+    contact row says: the checklist's record of these two steps only adds who and when, so the
+    status card, the journeys and the verification read the same facts.
+    """
+    if step is Step.LEGAL_PROFILE:
+        return StepState.DONE if contact_email else StepState.PENDING
+    if step is Step.CONTACT_VERIFICATION:
+        if not contact_email:
+            return StepState.PENDING
+        return StepState.DONE if verification == CONTACT_VERIFIED else StepState.WAITING
+    return None
+
+
+def _item(step: Step, recorded: Any, stored: StepState | None) -> ChecklistItem:
+    """The checklist's record of ``step`` (a row, or None), overruled by the stored facts."""
+    state = StepState(recorded.state) if recorded is not None else StepState.PENDING
+    if stored is not None and stored is not state:
+        return ChecklistItem(step=step, state=stored)  # who and when are not known
+    if recorded is None:
+        return ChecklistItem(step=step, state=state)
+    return ChecklistItem(step=step, state=state, by=recorded.by_user, at=recorded.at)
 
 
 def _view(row: _MembershipFields, today: date) -> MembershipView:
@@ -247,12 +279,8 @@ class MembershipService:
             raise NotFound(f"organization {organization_id!r}")
         entries = {row.step: row for row in await rows(unit, _CHECKLIST, parameters)}
         checklist = [
-            ChecklistItem(
-                step=step, state=StepState(entries[step].state), by=entries[step].by_user,
-                at=entries[step].at,
-            )
-            if step in entries
-            else ChecklistItem(step=step, state=StepState.PENDING)
+            _item(step, entries.get(step),
+                  _stored_state(step, found.contact_email, found.contact_verification))
             for step in Step
         ]  # fmt: skip
         return OrganizationStatus(
@@ -313,7 +341,7 @@ class MembershipService:
                 profile.contact_email, profile.contact_phone, now,
             )  # fmt: skip
             await self._mark(unit, organization_id, Step.LEGAL_PROFILE, StepState.DONE, by)
-            if contact.verification != "verified":
+            if contact.verification != CONTACT_VERIFIED:
                 await self._mark(
                     unit, organization_id, Step.CONTACT_VERIFICATION, StepState.WAITING, by
                 )

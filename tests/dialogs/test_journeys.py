@@ -281,12 +281,10 @@ async def test_changing_an_existing_profile_shows_the_changes_and_warns_of_a_new
 ):
     chat = await _at_the_profile_form(storage, journey_services)
     await chat.submit(GOOD_PROFILE)
-    await journey_services.membership.mark_step(
-        "contoso", Step.LEGAL_PROFILE, StepState.PENDING, Actor(id="t", name="test")
-    )
     again = chat_as(storage, journey_services, "mei.lin")
     await again.say("cancel")
-    await again.say("create account")
+    await again.say("Verify the primary contact")
+    await again.click("Change the primary contact")
 
     replies = await again.submit({**GOOD_PROFILE, "legal_name": "Contoso Taiwan Co., Ltd."})
 

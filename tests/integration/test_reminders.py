@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from services import db
 from services.clock import FixedClock
@@ -61,13 +61,19 @@ def clock() -> FixedClock:
 
 
 async def expiring(units, clock, on: date = EXPIRY) -> None:
-    """The demo data, with Northwind's (Partner Center) membership expiring ``on``."""
+    """The demo data, with Northwind's (Partner Center) membership expiring ``on``.
+
+    Without the demo's primary contact: the tests that remind a contact give their own.
+    """
     await load_demo(units, clock)
     async with units() as unit:
         await unit.session.execute(
             update(MembershipRow)
             .where(MembershipRow.organization_id == "northwind")
             .values(expiry_date=on)
+        )
+        await unit.session.execute(
+            delete(PrimaryContactRow).where(PrimaryContactRow.organization_id == "northwind")
         )
         await unit.commit()
 

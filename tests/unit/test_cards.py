@@ -358,7 +358,7 @@ JOURNEYS: dict[str, list[tuple[str, str]]] = {
         ("click", "renew:Renew now"),
         ("click", "status:Membership status"),
         ("say", "verify contact"),
-        ("click", "verify:Not now"),
+        ("click", "verify:Back to the menu"),
         ("say", "benefits"),
         ("click", "benefits:Upgrade the membership"),
         ("say", "benefits"),
