@@ -91,7 +91,7 @@ from services.reminders import (
     RunReport,
     SqlReminders,
 )
-from services.settings import MailTransport, Settings
+from services.settings import MailTransport, Settings, is_loopback
 from services.state_repository import SqlAlchemyStateRepository, StateRepository
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -791,6 +791,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.port,
         "on" if settings.auth_enabled else "off: loopback only, local chat page at /",
     )
+    if "public_base_url" not in settings.model_fields_set:
+        # Fine on loopback (the local chat page); elsewhere only the operator knows the address.
+        logger.log(
+            logging.INFO if is_loopback(settings.host) else logging.WARNING,
+            "PUBLIC_BASE_URL is not set: links in emails start with %s (from HOST and PORT); "
+            "set it to the address people reach this service at",
+            settings.public_base_url,
+        )
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
 
