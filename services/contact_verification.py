@@ -150,7 +150,7 @@ class TokenCheck(BaseModel):
     contact_email: str | None = None  # masked
     requested_by_name: str | None = None
     expires_at: datetime | None = None
-    locale: Locale | None = None  # the language the email was written in
+    locale: Locale | None = None  # the language the email was written in (any issued link)
 
 
 class Confirmation(BaseModel):
@@ -373,31 +373,36 @@ class EmailContactVerification:
 
     async def _open(
         self, unit: UnitOfWork, token: str, now: datetime
-    ) -> tuple[TokenState, _ValidToken | None]:
-        """The token's state, and its row, organization and contact while it is valid."""
+    ) -> tuple[TokenState, ContactVerificationTokenRow | None, _ValidToken | None]:
+        """The token's state and row, and its organization and contact while it is valid.
+
+        A link that no longer works (replaced, expired) to the address that the organization's
+        contact has since confirmed through another link is as good as used: the contact has
+        nothing left to do, and is told so rather than that the link is not valid.
+        """
         row = await self._token(unit, token)
         if row is None:
-            return TokenState.UNKNOWN, None
+            return TokenState.UNKNOWN, None, None
         state = _state(row, now)
-        if state is not TokenState.VALID:
-            return state, None
         organization = await unit.session.get(OrganizationRow, row.organization_id)
         contact = await unit.session.get(PrimaryContactRow, row.organization_id)
-        if (
-            organization is None
-            or contact is None
-            or not _same_address(contact.email, row.contact_email)
-        ):
-            return TokenState.UNKNOWN, None  # a link sent to an earlier contact
-        return state, (row, organization, contact)
+        same = contact is not None and _same_address(contact.email, row.contact_email)
+        if state is not TokenState.VALID:
+            confirmed = same and contact is not None and contact.verification == _VERIFIED
+            return (TokenState.USED if confirmed else state), row, None
+        if organization is None or contact is None or not same:
+            return TokenState.UNKNOWN, row, None  # a link sent to an earlier contact
+        return state, row, (row, organization, contact)
 
     async def describe(self, token: str) -> TokenCheck:
         """What the page behind a link shows; reveals nothing for a link that is not valid."""
         now = self._clock.now()
         async with self._units() as unit:
-            state, found = await self._open(unit, token, now)
+            state, known, found = await self._open(unit, token, now)
             if found is None:
-                return TokenCheck(state=state)
+                # Only the language the email was written in: the page speaks it.
+                locale = normalize_locale(known.locale) if known is not None else None
+                return TokenCheck(state=state, locale=locale)
             row, organization, contact = found
             return TokenCheck(
                 state=state,
@@ -413,7 +418,7 @@ class EmailContactVerification:
         """Use a link once: the contact is verified and the review moves on."""
         now = self._clock.now()
         async with self._units() as unit:
-            state, found = await self._open(unit, token, now)
+            state, _known, found = await self._open(unit, token, now)
             if found is None:
                 return Confirmation(state=state)
             row, organization, contact = found
