@@ -13,7 +13,7 @@ stands, days later. Agreement decisions are append-only.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -49,6 +49,7 @@ __all__ = [
     "Step",
     "StepState",
     "Tier",
+    "checklist",
 ]
 
 RENEWAL_WINDOW_DAYS = 90
@@ -227,6 +228,17 @@ def _item(step: Step, recorded: Any, stored: StepState | None) -> ChecklistItem:
     return ChecklistItem(step=step, state=state, by=recorded.by_user, at=recorded.at)
 
 
+def checklist(
+    recorded: Mapping[str, Any], contact_email: str | None, verification: str | None
+) -> list[ChecklistItem]:
+    """The journey's steps as they stand: the checklist's rows by step (``step``, ``state``,
+    ``by_user``, ``at``), with the two profile steps as the stored primary contact says."""
+    return [
+        _item(step, recorded.get(step.value), _stored_state(step, contact_email, verification))
+        for step in Step
+    ]
+
+
 def _view(row: _MembershipFields, today: date) -> MembershipView:
     source = Source(row.source)
     view_only = source is Source.LEGACY and row.expiry_date < today
@@ -278,17 +290,12 @@ class MembershipService:
         if found is None:
             raise NotFound(f"organization {organization_id!r}")
         entries = {row.step: row for row in await rows(unit, _CHECKLIST, parameters)}
-        checklist = [
-            _item(step, entries.get(step),
-                  _stored_state(step, found.contact_email, found.contact_verification))
-            for step in Step
-        ]  # fmt: skip
         return OrganizationStatus(
             organization_id=found.id,
             legal_name=found.legal_name,
             tenant_id=found.tenant_id,
             membership=_view(found, self._clock.today()) if found.mpn_id is not None else None,
-            checklist=checklist,
+            checklist=checklist(entries, found.contact_email, found.contact_verification),
         )
 
     async def profile_values(self, organization_id: str) -> dict[str, str]:

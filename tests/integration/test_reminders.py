@@ -157,7 +157,9 @@ async def test_a_membership_first_seen_20_days_before_expiry_gets_only_the_30_da
         30, 20, "Northwind Traders Inc.",
     )  # fmt: skip
     assert (reminder.legacy, reminder.view_only) == (False, False)
+    # Without a primary contact (``expiring``), the profile is to be given, as the status says.
     assert [step.value for step in reminder.pending_steps] == [
+        "legal_profile",
         "contact_verification",
         "admin_agent",
     ]
