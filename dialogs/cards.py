@@ -48,7 +48,7 @@ from services.benefits import Benefit, BenefitState
 from services.contact_verification import Confirmation, VettingStatus, VettingSubStatus
 from services.i18n import N_, Locale, Translator, translator
 from services.membership import MembershipView, OrganizationStatus, Step, StepState
-from services.profile import FIELDS, FieldError, countries
+from services.profile import FIELDS, FieldError, countries, form_fields
 
 __all__ = [
     "CANCEL_PROFILE",
@@ -383,7 +383,8 @@ def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) 
         notice = t.gettext("Some fields need a change: see the notes below them.")
         body.append(_text(notice, color="Attention"))
     names = countries("zh_Hant_TW" if t.locale is Locale.ZH_TW else "en")
-    for field, (required, longest) in FIELDS.items():
+    for field in form_fields(t.locale):
+        required, longest = FIELDS[field]
         label = t.gettext(FIELD_LABELS[field])
         value = values.get(field, "")
         if field == "country":

@@ -43,7 +43,7 @@ from services.errors import NotFound, ResendLimited
 from services.i18n import Locale, normalize_locale
 from services.membership import CONTACT_VERIFIED, Actor, Step, StepState
 from services.outbox import EmailKind, OutboxStatus, enqueue
-from services.profile import LegalProfile
+from services.profile import LegalProfile, person_name
 from services.settings import Settings
 from services.tables import (
     ChecklistEntryRow,
@@ -334,7 +334,7 @@ class EmailContactVerification:
             await self._invalidate_other_contacts(unit, organization_id, address, now)
             left, _ = _allowance(await self._sent_to(unit, address, now), now)
             if left:
-                name = f"{profile.contact_first_name} {profile.contact_last_name}".strip()
+                name = person_name(profile.contact_first_name, profile.contact_last_name)
                 await self._issue(unit, organization, name, address, requested_by, locale, now)
             await unit.commit()
         if not left:
@@ -363,7 +363,7 @@ class EmailContactVerification:
                 if next_allowed_at is not None:
                     raise ResendLimited(next_allowed_at)
                 await self._invalidate_other_contacts(unit, organization_id, contact.email, now)
-                name = f"{contact.first_name} {contact.last_name}".strip()
+                name = person_name(contact.first_name, contact.last_name)
                 await self._issue(
                     unit, organization, name, contact.email, requested_by, locale, now
                 )
@@ -407,7 +407,7 @@ class EmailContactVerification:
             return TokenCheck(
                 state=state,
                 organization_name=organization.legal_name,
-                contact_name=f"{contact.first_name} {contact.last_name}".strip(),
+                contact_name=person_name(contact.first_name, contact.last_name),
                 contact_email=mask_email(row.contact_email),
                 requested_by_name=row.requested_by_name,
                 expires_at=_utc(row.expires_at),
@@ -447,7 +447,7 @@ class EmailContactVerification:
                 .execution_options(synchronize_session=False)
             )
             contact.verification, contact.updated_at = _VERIFIED, now
-            contact_name = f"{contact.first_name} {contact.last_name}".strip()
+            contact_name = person_name(contact.first_name, contact.last_name)
             review = self._review_after_email_ownership(organization, row.contact_email, now)
             await self._mark_done(unit, row.organization_id, contact_name, now)
             requested_by = Actor(id=row.requested_by_id, name=row.requested_by_name)

@@ -7,6 +7,7 @@ Phone numbers are stored in E.164; the country is an ISO 3166-1 alpha-2 code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
@@ -17,6 +18,8 @@ from babel import Locale as BabelLocale
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict
 
+from services.i18n import Locale
+
 __all__ = [
     "ADDRESS_FIELDS",
     "FIELDS",
@@ -24,7 +27,9 @@ __all__ = [
     "LegalProfile",
     "ProfileErrors",
     "countries",
+    "form_fields",
     "parse_profile",
+    "person_name",
 ]
 
 
@@ -52,6 +57,12 @@ FIELDS: dict[str, tuple[bool, int]] = {
     "contact_email": (True, 254),
     "contact_phone": (True, 40),
 }
+# Languages whose forms ask the family name before the given name.
+_FAMILY_NAME_FIRST = frozenset({Locale.ZH_TW})
+# Han, kana and Hangul: names written in them put the family name first, with no space.
+_CJK = re.compile(
+    "[\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]"
+)
 # Changing any of these starts the profile's review again.
 ADDRESS_FIELDS = ("legal_name", "address_line1", "address_line2", "city", "region",
                   "postal_code", "country")  # fmt: skip
@@ -80,6 +91,30 @@ class LegalProfile(BaseModel):
     def email_domain(self) -> str:
         """The primary contact's email domain."""
         return self.contact_email.rpartition("@")[2].lower()
+
+
+def form_fields(locale: Locale) -> list[str]:
+    """The profile's fields in the order a form in ``locale`` asks them (family name first
+    where names are written so)."""
+    fields = list(FIELDS)
+    if locale in _FAMILY_NAME_FIRST:
+        given, family = fields.index("contact_first_name"), fields.index("contact_last_name")
+        fields[given], fields[family] = fields[family], fields[given]
+    return fields
+
+
+def person_name(given: str, family: str) -> str:
+    """A person's name as it is written, whatever the language around it (CLDR's rule).
+
+    A name in Chinese, Japanese or Korean characters puts the family name first, with no space
+    between two such names ("林美玲"); any other keeps the given name first ("Mei Lin"), in a
+    Chinese sentence too.
+    """
+    given, family = given.strip(), family.strip()
+    if not (_CJK.search(given) or _CJK.search(family)):
+        return " ".join(part for part in (given, family) if part)
+    written = _CJK.search(given[:1] or "x") and _CJK.search(family[-1:] or "x")
+    return (family + given) if written else " ".join(p for p in (family, given) if p)
 
 
 @cache

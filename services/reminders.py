@@ -76,6 +76,7 @@ from services.i18n import Locale, normalize_locale
 from services.leases import claim_next, rowcount
 from services.membership import Source, Step, StepState, checklist
 from services.outbox import EmailKind, enqueue
+from services.profile import person_name
 from services.tables import (
     ChecklistEntryRow,
     ConversationReferenceRow,
@@ -812,7 +813,7 @@ class ReminderRunner:
                 else:
                     chosen[CONTACT_PREFIX + address] = Recipient(
                         id=CONTACT_PREFIX + address,
-                        name=f"{contact.first_name} {contact.last_name}".strip(),
+                        name=person_name(contact.first_name, contact.last_name),
                         email=contact.email,
                         locale=self._default_locale,
                         timezone=self._default_timezone,

@@ -513,3 +513,42 @@ async def test_the_status_cards_button_continues_the_next_step(storage, journey_
 
     assert replies[0].text.startswith("建立合作夥伴中心帳戶需要幾分鐘")
     assert replies[0].buttons == ["下一步", "先確認需要準備什麼", "現在不要"]
+
+
+def _input_ids(card: dict) -> list[str]:
+    return [item["id"] for item in card["body"] if item.get("type", "").startswith("Input.")]
+
+
+async def test_the_chinese_form_asks_the_family_name_first_and_the_english_one_the_given_name(
+    storage, journey_services
+):
+    chinese = await _at_the_profile_form(storage, journey_services, "zh-TW")
+    form = (await chinese.say("說明"))[-1].card  # the form, shown again
+    english = (await chinese.say("English"))[-1].card
+
+    names = ["contact_last_name", "contact_first_name"]
+    assert [i for i in _input_ids(form) if i in names] == names
+    assert _field(form, "contact_last_name")["label"] == "主要連絡人的姓氏"
+    assert [i for i in _input_ids(english) if i in names] == names[::-1]
+
+
+async def test_a_chinese_name_reads_family_name_first_without_a_space_in_either_language(
+    storage, journey_services
+):
+    chinese = await _at_the_profile_form(storage, journey_services, "zh-TW")
+    name = {"contact_last_name": "林", "contact_first_name": "美玲"}
+
+    registered = await chinese.submit({**GOOD_PROFILE, **name})
+    await chinese.say("cancel")
+    await chinese.say("English")
+    await chinese.say("Verify the primary contact")
+    await chinese.click("Change the primary contact")
+    await chinese.submit({**GOOD_PROFILE, **name, "contact_phone": "02 2345 6780"})
+    saved = await chinese.say("Save and register")
+
+    assert registered[0].text.startswith(
+        "已註冊。我們會寄電子郵件請 林美玲（mei.lin@contoso.example）"
+    )
+    assert saved[0].text.startswith(
+        "Registered. An email will ask 林美玲 (mei.lin@contoso.example)"
+    )

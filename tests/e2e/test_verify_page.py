@@ -566,3 +566,30 @@ async def test_a_link_used_once_says_already_confirmed_in_the_emails_language(
     status, body, _ = await open_link(http, site, path, **{"Accept-Language": "en-US"})
 
     assert status == 200 and '<html lang="zh-TW">' in body and "已確認" in body
+
+
+async def test_a_chinese_contact_name_reads_family_name_first_in_the_email_and_on_the_page(
+    site, http, membership, units, verification
+):
+    chinese = {"contact_first_name": "大衛", "contact_last_name": "陳"}
+    await membership.create_partner_center_account(
+        "contoso", CONTOSO_TENANT, MEI, ("contoso.example",)
+    )
+    await membership.register("contoso", PROFILE.model_copy(update=chinese), MEI)
+    await verification.start(
+        "contoso", PROFILE.model_copy(update=chinese), MEI, locale=Locale.ZH_TW
+    )
+    async with units() as unit:
+        data = await unit.session.scalar(
+            select(EmailOutboxRow.message).order_by(EmailOutboxRow.id.desc()).limit(1)
+        )
+    email = read_message(data)
+    [path] = set(_LINK.findall(email.get_body(("plain",)).get_content()))
+
+    _, page, _ = await open_link(http, site, path)
+    _, thanks = await press_confirm(http, site, page, origin=site)
+
+    assert email["To"].addresses[0].display_name == "陳大衛"
+    assert email.get_body(("plain",)).get_content().startswith("陳大衛 您好：")
+    assert "陳大衛" in page and "大衛 陳" not in page
+    assert "陳大衛" in thanks

@@ -487,6 +487,26 @@ async def test_the_primary_contact_who_never_chatted_is_reminded_by_email_in_wor
     ]  # fmt: skip
 
 
+async def test_a_primary_contact_with_a_chinese_name_is_greeted_family_name_first(units, clock):
+    clock.at = at(EXPIRY - timedelta(days=29), 10)
+    await expiring(units, clock)
+    async with units() as unit:
+        unit.session.add(
+            PrimaryContactRow(
+                organization_id="northwind", first_name="美玲", last_name="林",
+                email="mei.lin@northwind.example", phone="+85212345678", updated_at=clock.now(),
+            )
+        )  # fmt: skip
+        await unit.commit()
+
+    await runner(units, clock, FakeReminderChannel()).run_once()
+
+    [email] = await outbox(units)
+    message = read_message(email.message)
+    assert message["To"].addresses[0].display_name == "林美玲"
+    assert "Hello 林美玲," in message.get_body(("plain",)).get_content()
+
+
 async def test_a_primary_contact_who_is_a_member_is_reminded_once_where_they_chat(units, clock):
     clock.at = at(EXPIRY - timedelta(days=29))
     await expiring(units, clock)

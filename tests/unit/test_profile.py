@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.profile import FieldError, LegalProfile, countries, parse_profile
+from services.profile import FieldError, LegalProfile, countries, parse_profile, person_name
 
 GOOD = {
     "legal_name": "Contoso Taiwan Ltd.", "address_line1": "7F, No. 100, Xinyi Rd. Sec. 5",
@@ -75,3 +75,18 @@ def test_a_phone_number_is_read_in_the_chosen_countrys_format():
 def test_country_names_exist_in_both_languages():
     assert countries("en")["TW"] == "Taiwan"
     assert countries("zh_Hant_TW")["TW"] == "台灣"
+
+
+@pytest.mark.parametrize(
+    ("given", "family", "written"),
+    [
+        ("美玲", "林", "林美玲"),  # Chinese: family name first, no space
+        ("花子", "山田", "山田花子"),
+        ("민준", "김", "김민준"),
+        ("Mei", "Lin", "Mei Lin"),  # a name in Latin letters keeps its order, in Chinese text too
+        ("David", "Chen", "David Chen"),
+        (" Mei ", "", "Mei"),
+    ],
+)
+def test_a_persons_name_is_written_in_the_order_of_its_own_script(given, family, written):
+    assert person_name(given, family) == written
