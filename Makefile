@@ -15,15 +15,18 @@ TEAMS_SCHEMAS := var/app-manifest/teams
 .PHONY: run test test-clock bench lint messages webchat teams-schemas system-deps clean
 
 $(BIN)/python:
+	scripts/build-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # One stamp per set of extras, redone whenever pyproject.toml changes.
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	scripts/build-deps.sh
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	scripts/build-deps.sh
 	$(BIN)/pip install --quiet -e '.[test,dev]'
 	touch $@ $(VENV)/.installed-run
 

@@ -392,7 +392,7 @@ def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) 
                 "type": "Input.ChoiceSet", "id": field, "label": label, "style": "compact",
                 "isRequired": required, "value": value,
                 "choices": [{"title": f"{name} ({code})", "value": code}
-                            for code, name in sorted(names.items(), key=lambda item: item[1])],
+                            for code, name in names.items()],  # the language's order
             }  # fmt: skip
         else:
             element = {"type": "Input.Text", "id": field, "label": label, "value": value,

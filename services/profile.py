@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+import icu
 import phonenumbers
 from babel import Locale as BabelLocale
 from email_validator import EmailNotValidError, validate_email
@@ -23,6 +24,7 @@ from services.i18n import Locale
 __all__ = [
     "ADDRESS_FIELDS",
     "FIELDS",
+    "ISO_3166_1",
     "FieldError",
     "LegalProfile",
     "ProfileErrors",
@@ -117,15 +119,31 @@ def person_name(given: str, family: str) -> str:
     return (family + given) if written else " ".join(p for p in (family, given) if p)
 
 
+# ISO 3166-1 alpha-2: the 249 officially assigned codes. CLDR (Babel) also names pseudo-regions
+# (XA, XB), user-assigned and reserved codes (XK, AC, CP, DG, EA, IC, TA) and groupings (EU,
+# UN): none of those is a country or region one can register in.
+ISO_3166_1 = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
+    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO
+    DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU
+    GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW
+    KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU
+    MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
+    PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
+    TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA
+    ZM ZW""".split()
+)
+
+
 @cache
 def countries(locale: str = "en") -> dict[str, str]:
-    """ISO 3166-1 alpha-2 codes and their names in ``locale`` (Babel's CLDR data)."""
-    territories = BabelLocale.parse(locale.replace("-", "_")).territories
-    return {
-        code: name
-        for code, name in territories.items()
-        if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "ZZ", "QO"}
-    }
+    """ISO 3166-1 alpha-2 codes and their names in ``locale`` (Babel's CLDR data), in the order
+    of the locale's collation (ICU's: Zh-Hant by stroke count, English ignoring accents)."""
+    tag = locale.replace("-", "_")
+    names = BabelLocale.parse(tag).territories
+    collator = icu.Collator.createInstance(icu.Locale(tag))
+    ordered = sorted(ISO_3166_1, key=lambda code: bytes(collator.getSortKey(names[code])))
+    return {code: names[code] for code in ordered}
 
 
 def parse_profile(raw: Mapping[str, Any]) -> LegalProfile | ProfileErrors:

@@ -552,3 +552,15 @@ async def test_a_chinese_name_reads_family_name_first_without_a_space_in_either_
     assert saved[0].text.startswith(
         "Registered. An email will ask 林美玲 (mei.lin@contoso.example)"
     )
+
+
+async def test_the_chinese_form_offers_countries_only_in_stroke_order(storage, journey_services):
+    chat = await _at_the_profile_form(storage, journey_services, "zh-TW")
+    form = (await chat.say("說明"))[-1].card
+
+    choices = [choice["title"] for choice in _field(form, "country")["choices"]]
+    refused = await chat.submit({**GOOD_PROFILE, "country": "XK"})
+
+    assert choices[:3] == ["千里達及托巴哥 (TT)", "土耳其 (TR)", "土克斯及開科斯群島 (TC)"]
+    assert len(choices) == 249 and not any(c.endswith(("(XA)", "(XB)", "(XK)")) for c in choices)
+    assert _error_after(refused[0].card, "country") == "請從清單中選擇國家或地區。"
