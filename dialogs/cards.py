@@ -174,7 +174,10 @@ def choice_card(
     buttons = [_button(in_words(t, option.label), option.action) for option in options]
     if person_reason is not None:
         label = t.gettext(MENU_LABELS[Intent.HUMAN])
-        buttons.append(_button(label, Intent.HUMAN, reason=person_reason))
+        person = _button(label, Intent.HUMAN, reason=person_reason)
+        # One such button: a question that offers a person already (the menu) gets the reason.
+        at = next((i for i, o in enumerate(options) if o.action == Intent.HUMAN), len(buttons))
+        buttons[at : at + 1] = [person]
     return _card([_text(text), *_action_sets(buttons)])
 
 
