@@ -1,4 +1,5 @@
-"""Interruptions in one place: help, cancel, start over, language and a person, at any step.
+"""Interruptions in one place: help, cancel, start over, language, a person, and greetings and
+thanks (answered in kind), at any step.
 
 The renewal reminder's "Remind me later" and "Stop these reminders", and the status card's
 "Turn reminders back on", are answered here too: their cards stay in the chat, and a click on
@@ -43,7 +44,7 @@ from dialogs.texts import save_locale, texts, time_zone
 from dialogs.waterfall import Waterfall
 from services.i18n import N_, Locale
 
-__all__ = ["HELP_TEXT", "STOPPED", "InterruptibleDialog", "reminder_action"]
+__all__ = ["GREETED", "HELP_TEXT", "STOPPED", "THANKED", "InterruptibleDialog", "reminder_action"]
 
 # What a button may interrupt with (the menu's Help, the language card's languages).
 _BY_BUTTON = (
@@ -54,6 +55,8 @@ _BY_BUTTON = (
 _LANGUAGES = (Option(Intent.ENGLISH, "English"), Option(Intent.CHINESE, "繁體中文"))
 _WITHDRAW = "withdraw"  # cancel while a request for a person waits: withdraw it too?
 STOPPED = N_("OK, I've stopped that. Anything you saved is kept.")
+GREETED = N_("Hello! Here is where we are:")
+THANKED = N_("You're welcome! Here is where we are:")
 
 HELP_TEXT = N_(
     "I guide Microsoft Partner Network members through their membership: creating the Partner "
@@ -135,6 +138,11 @@ class InterruptibleDialog(Component):
                 await inner_dc.context.send_activity(
                     texts(inner_dc.context).gettext("OK, I'll speak English from now on.")
                 )
+                await inner_dc.reprompt_dialog()
+            case Intent.GREETING | Intent.THANKS:
+                # Small talk is answered in kind; the question it interrupted comes again.
+                answer = GREETED if intent is Intent.GREETING else THANKED
+                await inner_dc.context.send_activity(t.gettext(answer))
                 await inner_dc.reprompt_dialog()
             case Intent.HUMAN:
                 journey, step = where_in(inner_dc)
