@@ -201,16 +201,16 @@ def status_card(
     if membership is None:
         body.append(_text(t.gettext("No membership record.")))
     else:
-        body.append(
-            _text(
-                t.gettext(
-                    "{tier}, MPN ID {mpn_id}: expires on {expiry}.",
-                    tier=t.gettext(TIER_NAMES[membership.tier]),
-                    mpn_id=membership.mpn_id,
-                    expiry=membership.expiry_date.isoformat(),
-                )
-            )
-        )
+        facts = {
+            "tier": t.gettext(TIER_NAMES[membership.tier]),
+            "mpn_id": membership.mpn_id,
+            "expiry": membership.expiry_date.isoformat(),
+        }
+        if membership.days_left >= 0:
+            expiry = t.gettext("{tier}, MPN ID {mpn_id}: expires on {expiry}.", **facts)
+        else:
+            expiry = t.gettext("{tier}, MPN ID {mpn_id}: expired on {expiry}.", **facts)
+        body.append(_text(expiry))
         if membership.days_left >= 0:
             days = t.gettext("{days} days left.", days=membership.days_left)
         else:

@@ -70,13 +70,21 @@ class RenewDialog(JourneyDialog):
                 )
             )
             return await step.end_dialog()
+        question = (
+            N_(
+                "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expires on "
+                "{expiry}; renewing adds one year."
+            )
+            if membership.days_left >= 0
+            else N_(
+                "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expired on "
+                "{expiry}; renewing adds one year from today."
+            )
+        )
         return await step.prompt(
             self.CONFIRM,
             ask(
-                N_(
-                    "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expires on "
-                    "{expiry}; renewing adds one year."
-                ),
+                question,
                 choices=[RENEW_NOW, NOT_NOW],
                 translate={"tier": TIER_NAMES[membership.tier]},
                 organization=status.legal_name,

@@ -12,9 +12,13 @@ from datetime import date
 
 import pytest
 from botbuilder.core import MemoryStorage
+from sqlalchemy import update
 
+from services import db
 from services.contact_verification import DeliveryState
 from services.membership import Actor, Source, Step, StepState
+from services.tables import MembershipRow
+from services.unit_of_work import UnitOfWorkFactory
 from tests.support.chat import Chat
 
 TODAY = date(2026, 11, 24)
@@ -36,7 +40,7 @@ async def test_status_shows_an_expired_legacy_record_as_view_only_with_the_next_
 
     card = replies[0]
     assert "Contoso Taiwan Ltd." in card.text
-    assert "Silver competency, MPN ID 4100001: expires on 2026-10-25." in card.text
+    assert "Silver competency, MPN ID 4100001: expired on 2026-10-25." in card.text
     assert "Expired 30 days ago." in card.text
     assert "view-only" in card.text
     assert "⬜ Sign in as a global administrator" in card.text
@@ -564,3 +568,27 @@ async def test_the_chinese_form_offers_countries_only_in_stroke_order(storage, j
     assert choices[:3] == ["千里達及托巴哥 (TT)", "土耳其 (TR)", "土克斯及開科斯群島 (TC)"]
     assert len(choices) == 249 and not any(c.endswith(("(XA)", "(XB)", "(XK)")) for c in choices)
     assert _error_after(refused[0].card, "country") == "請從清單中選擇國家或地區。"
+
+
+async def test_an_expiry_in_the_past_is_said_as_past_on_the_card_and_in_the_renewal_question(
+    storage, journey_services, sqlite_url
+):
+    engine = db.create_engine(sqlite_url)
+    async with UnitOfWorkFactory(engine)() as unit:  # Northwind's expired 3 days ago
+        await unit.session.execute(
+            update(MembershipRow)
+            .where(MembershipRow.organization_id == "northwind")
+            .values(expiry_date=date(2026, 11, 21))
+        )
+        await unit.commit()
+    await engine.dispose()
+    chinese = chat_as(storage, journey_services, "kenji.sato", "zh-TW")
+    english = chat_as(storage, journey_services, "ana.silva")
+
+    card = await chinese.say("會員狀態")
+    question = await english.say("renew")
+    contoso = await chat_as(storage, journey_services, "mei.lin", "zh-TW").say("會員狀態")
+
+    assert "Microsoft 行動寶盒訂閱，MPN ID 4100003：已於 2026-11-21 到期。" in card[0].text
+    assert "It expired on 2026-11-21; renewing adds one year from today." in question[0].text
+    assert "銀級專長認證，MPN ID 4100001：已於 2026-10-25 到期。" in contoso[0].text
