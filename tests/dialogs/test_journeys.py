@@ -350,6 +350,19 @@ async def test_an_accepted_agreement_is_not_asked_again(storage, journey_service
     )
 
 
+async def test_check_again_in_english_says_a_new_check_was_made(storage, journey_services):
+    chat = chat_as(storage, journey_services, "olivia.wang")
+    await chat.say("Check the admin agent role")
+
+    again = await chat.click("Check again")
+
+    assert again[0].text == (
+        "I looked your role up again just now (check 2): you are still not in the Admin agent "
+        "group."
+    )
+    assert again[-1].buttons == ["Check again", "Later"]
+
+
 async def test_an_admin_agent_completes_the_step_at_once(storage, journey_services):
     replies = await chat_as(storage, journey_services, "ana.silva", "zh-TW").say(
         "檢查系統管理代理人角色"
@@ -435,11 +448,17 @@ async def test_someone_outside_the_admin_agent_group_gets_the_steps_and_can_chec
 
     steps = await chat.say("檢查系統管理代理人角色")
     again = await chat.click("再檢查一次")
+    third = await chat.say("再檢查一次")
     later = await chat.click("稍後")
 
     assert steps[0].text.startswith("您尚未加入系統管理代理人群組")
     assert "[帳戶設定] > [使用者管理]" in steps[0].text
-    assert again[0].buttons == ["再檢查一次", "稍後"]
+    # Each check says that it was made, so that "Check again" never just repeats itself.
+    assert (
+        again[0].text == "我剛剛又查了一次您的角色（第 2 次查詢）：您仍不在系統管理代理人群組中。"
+    )
+    assert third[0].text.startswith("我剛剛又查了一次您的角色（第 3 次查詢）")
+    assert again[-1].buttons == ["再檢查一次", "稍後"]
     assert later[0].text.startswith("好的。此步驟會維持待處理")
     status = await journey_services.membership.status("fabrikam")
     assert status.checklist[4].state is StepState.PENDING
