@@ -32,11 +32,13 @@ from dialogs.cards import (
     Option,
     benefits_card,
     card_action,
+    every_language,
     message,
     offers_card,
     upgrade_card,
 )
 from dialogs.create_account_dialog import CreateAccountDialog
+from dialogs.intents import fold
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices, Member
 from dialogs.prompts import LocalizedTextPrompt, OptionPrompt, ask
@@ -608,8 +610,11 @@ class BenefitsDialog(JourneyDialog):
         name = _words(benefit.spec.name)
         if benefit.spec.needs is ActivationDetail.TENANT:
             status = await self.services.membership.status(member.organization_id)
-            own = [Option(OWN_TENANT, status.tenant_id)] if status.tenant_id else []
-            step.values["own_tenant"] = status.tenant_id
+            own = (
+                [Option(OWN_TENANT, await self._tenant_words(status.tenant_id))]
+                if status.tenant_id
+                else []
+            )
             return await step.prompt(
                 "tenant",
                 ask(
@@ -624,6 +629,7 @@ class BenefitsDialog(JourneyDialog):
                     ),
                     choices=own,
                     translate={"benefit": name},
+                    own_tenant=status.tenant_id,
                 ),
             )
         if benefit.spec.needs is ActivationDetail.SEATS:
@@ -639,6 +645,26 @@ class BenefitsDialog(JourneyDialog):
                 ),
             )
         return await step.next(None)
+
+    async def _tenant_words(self, tenant_id: str) -> dict[str, str]:
+        """The organization's tenant named in words, in each language: its name and a domain
+        (an onmicrosoft.com one first), never its bare ID."""
+        tenant = await self.services.identity.tenant(tenant_id)
+        words = {}
+        for language in Locale:
+            t = translator(language)
+            if tenant is None:
+                words[language.value] = t.gettext("Our organization's tenant")
+                continue
+            domains = sorted(
+                tenant.verified_domains, key=lambda domain: not domain.endswith(".onmicrosoft.com")
+            )
+            words[language.value] = (
+                t.gettext("Our tenant: {name} ({domain})", name=tenant.name, domain=domains[0])
+                if domains
+                else t.gettext("Our tenant: {name}", name=tenant.name)
+            )
+        return words
 
     async def activate_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Activate (once), and say who activated it and when."""
@@ -680,12 +706,18 @@ class BenefitsDialog(JourneyDialog):
         return True
 
     async def _recognize_tenant(self, prompt: PromptValidatorContext) -> bool:
-        if card_action(prompt.context.activity) == OWN_TENANT:
-            spec = prompt.options.validations
-            own = next((c["label"] for c in spec.get("choices", [])), None)
+        spec = prompt.options.validations
+        own = spec.get("values", {}).get("own_tenant")
+        value = (prompt.recognized.value or "").strip() if prompt.recognized.succeeded else ""
+        label = next((c["label"] for c in spec.get("choices", [])), None)
+        typed_label = (
+            label is not None
+            and card_action(prompt.context.activity) is None
+            and fold(value) in {fold(words) for words in every_language(label)}
+        )
+        if card_action(prompt.context.activity) == OWN_TENANT or typed_label:
             prompt.recognized.value = own
             return own is not None
-        value = (prompt.recognized.value or "").strip() if prompt.recognized.succeeded else ""
         if _GUID.match(value) or re.fullmatch(
             r"[a-z0-9][a-z0-9-]{0,62}\.onmicrosoft\.com", value.lower()
         ):

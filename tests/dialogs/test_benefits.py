@@ -188,11 +188,33 @@ async def test_a_tenant_is_asked_for_and_the_organizations_own_is_one_click_away
     await open_benefits(chat, "Activate and manage benefits")
     asked = await chat.click("Activate: Azure credits")
     wrong = await chat.say("my tenant")
-    done = await chat.click("7f3c2a10-0000-4000-8000-000000c0de02")
+    done = await chat.click("Our tenant: Northwind Traders (northwind.example)")
 
+    assert asked[0].buttons == ["Our tenant: Northwind Traders (northwind.example)"]
     assert asked[0].text.startswith("Which Microsoft Entra tenant should Azure credits go to?")
     assert wrong[0].text.startswith("That is not a tenant ID or an onmicrosoft.com domain.")
     assert done[0].text.startswith("Azure credits is active: activated by Ana Silva")
+    benefit = next(
+        b for b in await journey_services.benefits.benefits("northwind")
+        if b.spec.id == "azure_credit"
+    )  # fmt: skip
+    assert benefit.detail == "7f3c2a10-0000-4000-8000-000000c0de02"
+
+
+async def test_the_tenant_button_is_named_in_the_language_of_the_moment_and_can_be_typed(
+    storage, journey_services
+):
+    await paid_order(journey_services, "action_pack")
+    chat = chat_as(storage, journey_services, "kenji.sato", "zh-TW")
+
+    await open_benefits(chat, "啟用及管理權益")
+    asked = await chat.click("啟用：Azure 點數")
+    switched = await chat.say("English")
+    done = await chat.say("我們的租用戶：Northwind Traders（northwind.example）")
+
+    assert asked[0].buttons == ["我們的租用戶：Northwind Traders（northwind.example）"]
+    assert switched[-1].buttons == ["Our tenant: Northwind Traders (northwind.example)"]
+    assert done[0].text.startswith("Azure credits is active")
     benefit = next(
         b for b in await journey_services.benefits.benefits("northwind")
         if b.spec.id == "azure_credit"
