@@ -188,6 +188,7 @@ def status_card(
     last_email: str | None = None,
     reminders_stopped: bool = False,
     benefits: Sequence[str] = (),
+    only_admins: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Where the membership and the account setup stand, with a button to the next step.
 
@@ -195,6 +196,8 @@ def status_card(
     the contact has not confirmed; ``benefits`` are lines on the active benefits and the orders
     waiting for payment (with a button to the benefits); ``reminders_stopped`` (the reader
     stopped the renewal reminders) adds a line saying so and a button to turn them back on.
+    ``only_admins``: the next step is a global administrator's and the reader is not one; it
+    names who can, instead of a button into a journey the reader could not finish.
     """
     body = [_text(status.legal_name, weight="Bolder", size="Medium")]
     membership = status.membership
@@ -234,7 +237,19 @@ def status_card(
     if last_email:
         body.append(_text(last_email, isSubtle=True, spacing="Medium"))
     buttons = []
-    if (pending := status.first_pending) is not None:
+    if (pending := status.first_pending) is not None and only_admins is not None:
+        body.append(
+            _text(
+                t.gettext(
+                    "Only a global administrator of your tenant can go on with “{journey}”: "
+                    "{names}. Ask one of them to open this chat.",
+                    journey=t.gettext(MENU_LABELS[CONTINUES[pending]]),
+                    names=", ".join(only_admins) or t.gettext("(none found)"),
+                ),
+                spacing="Medium",
+            )
+        )
+    elif pending is not None:
         buttons.append(_continue_button(t, CONTINUES[pending]))
     if benefits:
         body.append(_text(t.gettext("Benefits and orders:"), weight="Bolder", spacing="Medium"))

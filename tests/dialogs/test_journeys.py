@@ -611,3 +611,27 @@ async def test_an_expiry_in_the_past_is_said_as_past_on_the_card_and_in_the_rene
     assert "Microsoft 行動寶盒訂閱，MPN ID 4100003：已於 2026-11-21 到期。" in card[0].text
     assert "It expired on 2026-11-21; renewing adds one year from today." in question[0].text
     assert "銀級專長認證，MPN ID 4100001：已於 2026-10-25 到期。" in contoso[0].text
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("en-US", "Only a global administrator of your tenant can go on with “Create the Partner "
+                  "Center account”: 林美玲 Mei Lin. Ask one of them to open this chat."),
+        ("zh-TW", "只有貴租用戶的全域管理員才能繼續「建立合作夥伴中心帳戶」：林美玲 Mei Lin。"
+                  "請其中一位開啟此對話。"),
+    ],
+)  # fmt: skip
+async def test_the_status_card_names_the_global_admins_instead_of_a_journey_david_cannot_do(
+    storage, journey_services, locale, said
+):
+    replies = await chat_as(storage, journey_services, "david.chen", locale).say("status")
+
+    assert replies[0].buttons == []
+    assert replies[0].text.endswith(said)
+
+
+async def test_a_global_admin_still_gets_the_continue_button(storage, journey_services):
+    replies = await chat_as(storage, journey_services, "mei.lin").say("status")
+
+    assert replies[0].buttons == ["Continue: Create the Partner Center account"]
