@@ -363,3 +363,14 @@ async def test_the_roles_are_explained_with_how_to_assign_them(storage, journey_
     assert replies[0].text.startswith("**合作夥伴中心的角色**")
     for role in ("全域管理員", "帳戶管理員", "系統管理代理人", "MPN 合作夥伴管理員", "轉介管理員"):
         assert role in replies[0].text
+
+
+async def test_the_roles_in_chinese_name_competencies_as_the_partner_center_page_does(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "kenji.sato", "zh-TW")
+
+    replies = await open_benefits(chat, "新增使用者及權限")
+
+    assert "管理會員資格：專長認證、權益及行動寶盒" in replies[0].text
+    assert "能力認證" not in replies[0].text
