@@ -96,7 +96,8 @@ BLOCKS = {
 }
 ROLES_TEXT = N_(
     "**Roles in Partner Center**, and what each may do:\n\n"
-    "- **Global administrator** (of your Microsoft Entra tenant): everything, including buying "
+    "- **Global administrator** of your Microsoft Entra ID tenant (formerly Azure AD): everything, "
+    "including buying "
     "offers and assigning every role.\n"
     "- **Account administrator**: manages the company profile, users and their roles, and "
     "benefits; cannot assign the global administrator role.\n"
@@ -619,7 +620,8 @@ class BenefitsDialog(JourneyDialog):
                 "tenant",
                 ask(
                     N_(
-                        "Which Microsoft Entra tenant should {benefit} go to? Type its tenant ID "
+                        "Which Microsoft Entra ID (formerly Azure AD) tenant should {benefit} go "
+                        "to? Type its tenant ID "
                         "(like 00000000-0000-0000-0000-000000000000), or its "
                         "name.onmicrosoft.com domain."
                     ),

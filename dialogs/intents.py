@@ -144,6 +144,11 @@ _MENU_WORDS: dict[Intent, tuple[str, ...]] = {
     Intent.CREATE_ACCOUNT: (
         "create account", "create the account", "partner center account", "register",
         "sign up", "建立帳戶", "建立帳號", "建立合作夥伴中心帳戶", "註冊", "開戶",
+        # Signing in to the organization's tenant is the account journey's first step; the
+        # Partner Center page still calls it Azure AD ("登入 Azure AD").
+        "microsoft entra id", "microsoft entra", "entra id", "azure ad", "azure active directory",
+        "sign in to azure ad", "aad tenant", "tenant", "create a tenant", "create a new tenant",
+        "登入 azure ad", "租用戶", "建立新的租用戶", "建立租用戶",
     ),
     Intent.RENEW: ("renew", "renewal", "upgrade", "續約", "續訂", "更新會員", "升級"),
     Intent.VERIFY_CONTACT: (

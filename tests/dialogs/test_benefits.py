@@ -191,7 +191,9 @@ async def test_a_tenant_is_asked_for_and_the_organizations_own_is_one_click_away
     done = await chat.click("Our tenant: Northwind Traders (northwind.example)")
 
     assert asked[0].buttons == ["Our tenant: Northwind Traders (northwind.example)"]
-    assert asked[0].text.startswith("Which Microsoft Entra tenant should Azure credits go to?")
+    assert asked[0].text.startswith(
+        "Which Microsoft Entra ID (formerly Azure AD) tenant should Azure credits go to?"
+    )
     assert wrong[0].text.startswith("That is not a tenant ID or an onmicrosoft.com domain.")
     assert done[0].text.startswith("Azure credits is active: activated by Ana Silva")
     benefit = next(

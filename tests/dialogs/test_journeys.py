@@ -154,7 +154,9 @@ async def test_an_organization_without_a_tenant_is_told_to_create_one(storage, j
 
     replies = await chat.say("next")
 
-    assert replies[0].text.startswith("Fabrikam Design Co. has no Microsoft Entra ID tenant yet.")
+    assert replies[0].text.startswith(
+        "Fabrikam Design Co. has no Microsoft Entra ID (formerly Azure AD) tenant yet."
+    )
 
 
 GOOD_PROFILE = {
@@ -419,7 +421,9 @@ async def test_before_you_begin_gives_advice_for_each_missing_prerequisite_then_
     await chat.click("是")
     summary = await chat.say("是")
 
-    assert first[0].text.startswith("您是否有貴組織 Microsoft Entra ID 租用戶的全域管理員認證？")
+    assert first[0].text.startswith(
+        "您是否有貴組織 Microsoft Entra ID（前稱 Azure AD）租用戶的全域管理員認證？"
+    )
     assert first[0].buttons == ["是", "否"]
     assert no_admin[0].text.startswith("還沒有租用戶？")
     assert "林美玲 Mei Lin" in no_admin[0].text
@@ -635,3 +639,24 @@ async def test_a_global_admin_still_gets_the_continue_button(storage, journey_se
     replies = await chat_as(storage, journey_services, "mei.lin").say("status")
 
     assert replies[0].buttons == ["Continue: Create the Partner Center account"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "named"),
+    [
+        ("en-US", "Azure AD", "Microsoft Entra ID (formerly Azure AD) tenant"),
+        ("en-US", "sign in to azure active directory", "Microsoft Entra ID (formerly Azure AD)"),
+        ("zh-TW", "我要登入 Azure AD", "Microsoft Entra ID（前稱 Azure AD）租用戶"),
+        ("zh-TW", "建立新的租用戶", "Microsoft Entra ID（前稱 Azure AD）租用戶"),
+    ],
+)
+async def test_azure_ad_typed_at_the_menu_is_taken_as_microsoft_entra_id_sign_in(
+    storage, journey_services, locale, typed, named
+):
+    chat = chat_as(storage, journey_services, "mei.lin", locale)
+    await chat.join()
+
+    replies = await chat.say(typed)
+
+    assert named in replies[0].text  # the account journey, whose first step is signing in
+    assert replies[0].buttons[0] in ("Next", "下一步")
