@@ -75,7 +75,7 @@ from services.demo_data import load_demo
 from services.emails import EmailComposer
 from services.errors import NotFound
 from services.graph_identity import create_identity_service
-from services.handoff import HandoffService, HelpDeskChannelStore
+from services.handoff import HandoffService
 from services.i18n import DEFAULT_LOCALE, normalize_locale
 from services.identity import IdentityService
 from services.logs import configure_logging
@@ -91,7 +91,7 @@ from services.reminders import (
     RunReport,
     SqlReminders,
 )
-from services.settings import MailTransport, Settings
+from services.settings import MailTransport, Settings, is_loopback
 from services.state_repository import SqlAlchemyStateRepository, StateRepository
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -435,6 +435,8 @@ def _local_help_desk(app: web.Application) -> Callable[[str, str], Awaitable[Non
             channel.team_id, channel.channel_id, channel.service_url, channel.tenant_id,
             set_by="local chat page",
         )  # fmt: skip
+        if (desk := app.get(_HELP_DESK)) is not None:
+            await desk.post_waiting()  # the requests made before there was a help desk
 
     return opened
 
@@ -668,8 +670,11 @@ async def _help_desk_channels(settings: Settings) -> list[TeamChannel]:
         await engine.dispose()
 
 
-async def _set_help_desk(settings: Settings, team_id: str, channel_id: str | None) -> TeamChannel:
-    """Name the help desk's channel among those the bot was installed in."""
+async def _set_help_desk(
+    settings: Settings, team_id: str, channel_id: str | None
+) -> tuple[TeamChannel, int]:
+    """Name the help desk's channel among those the bot was installed in; how many requests
+    wait for their card to be posted there."""
     engine = db.create_engine(settings.database_url)
     try:
         units, clock = UnitOfWorkFactory(engine), SystemClock()
@@ -680,11 +685,13 @@ async def _set_help_desk(settings: Settings, team_id: str, channel_id: str | Non
             raise _UnknownTeam
         # The team's General channel has the team's id; else the first channel installed.
         chosen = next((c for c in wanted if c.channel_id == team_id), wanted[0])
-        await HelpDeskChannelStore(units, clock).set_help_desk(
+        handoff = _handoff_service(settings, units, clock)
+        await handoff.set_help_desk(
             chosen.team_id, chosen.channel_id, chosen.service_url, chosen.tenant_id,
             set_by="membership-bot helpdesk set",
         )  # fmt: skip
-        return chosen
+        waiting = [ticket for ticket in await handoff.queue() if ticket.channel_message_id is None]
+        return chosen, len(waiting)
     finally:
         await engine.dispose()
 
@@ -700,7 +707,9 @@ def _helpdesk(settings: Settings, arguments: argparse.Namespace) -> int:
             )
         return 0
     try:
-        chosen = asyncio.run(_set_help_desk(settings, arguments.team_id, arguments.channel))
+        chosen, waiting = asyncio.run(
+            _set_help_desk(settings, arguments.team_id, arguments.channel)
+        )
     except _UnknownTeam:
         where = f"channel {arguments.channel!r} of team" if arguments.channel else "team"
         sys.stderr.write(
@@ -711,6 +720,11 @@ def _helpdesk(settings: Settings, arguments: argparse.Namespace) -> int:
     sys.stdout.write(
         f"help desk set: channel {chosen.channel_id} ({chosen.name}) of team {chosen.team_id}\n"
     )
+    if waiting:
+        sys.stdout.write(
+            f"{waiting} request(s) for a person made before: the service posts them there within "
+            f"HELP_DESK_INTERVAL_SECONDS ({settings.help_desk_interval_seconds:g} s)\n"
+        )
     return 0
 
 
@@ -794,6 +808,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings.port,
         "on" if settings.auth_enabled else "off: loopback only, local chat page at /",
     )
+    if "public_base_url" not in settings.model_fields_set:
+        # Fine on loopback (the local chat page); elsewhere only the operator knows the address.
+        logger.log(
+            logging.INFO if is_loopback(settings.host) else logging.WARNING,
+            "PUBLIC_BASE_URL is not set: links in emails start with %s (from HOST and PORT); "
+            "set it to the address people reach this service at",
+            settings.public_base_url,
+        )
     web.run_app(app, host=settings.host, port=settings.port, print=None, access_log=None)
     return 0
 

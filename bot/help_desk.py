@@ -15,8 +15,9 @@
   agents write in its thread goes to the user, attributed, and what the user writes goes to
   the thread (``relay_from_user``): the user's journey waits, its dialog state untouched, and
   resumes where it was once the ticket is resolved, followed by the rating card.
-* **Waiting**: ``run`` raises a ticket unclaimed for a while again in its thread and tells the
-  user their place in the queue.
+* **Waiting**: ``run`` posts the cards of requests made before a help-desk channel was set
+  (``post_waiting``, also called as soon as the local chat page names one), raises a ticket
+  unclaimed for a while again in its thread, and tells the user their place in the queue.
 
 Posting outside the turn goes through ``continue_conversation`` with the bot's app id: to the
 user's latest chat (``ReferenceKeeper``), or to the channel (the reference the bot stored when
@@ -52,6 +53,7 @@ from dialogs.handoff_cards import (
     agent_joined,
     agent_message,
     rating_card,
+    reached_help_desk_card,
     resolved_notice,
     still_waiting_card,
     ticket_card,
@@ -213,6 +215,13 @@ class TeamsHelpDesk:
         if score is not None:
             activity.value = {"action": RATE, "ticket": ticket_id, "score": score}
 
+    async def waiting(self, context: TurnContext) -> Ticket | None:
+        """This user's request still waiting for someone to take it, if any."""
+        if self._asked is not None and await self._asked.get(context) is None:
+            return None  # this chat never asked for a person (or its request has ended)
+        ticket = await self.handoff.active_for(user_id_of(context.activity) or "")
+        return ticket if ticket is not None and ticket.status is TicketStatus.OPEN else None
+
     async def relay_from_user(self, context: TurnContext) -> bool:
         """While an agent has the user's ticket, pass what they write to its thread.
 
@@ -367,18 +376,33 @@ class TeamsHelpDesk:
 
     # Waiting
 
+    async def post_waiting(self) -> int:
+        """Post the cards of the requests that wait without one (made while no help-desk
+        channel was set, or whose card could not be posted); tell their users. How many."""
+        channel = await self.handoff.help_desk()
+        if channel is None:
+            return 0
+        posted = 0
+        for waiting in await self.handoff.due_for_posting():
+            ticket = await self._post_card(channel, waiting)
+            if ticket.channel_message_id is None:
+                continue  # not posted: tried again once its lease runs out
+            posted += 1
+            position = await self.handoff.position(ticket.id)
+            await self._in_user_chat(ticket, _send(partial(_reached, ticket, position)))
+        return posted
+
     async def run_once(self) -> int:
-        """Raise the tickets waiting too long again; tell their users. How many were raised."""
+        """Post the waiting cards, raise the tickets waiting too long again; tell their users.
+        How many were raised again."""
+        await self.post_waiting()
         raised = 0
         for ticket in await self.handoff.due_for_reraise():
             channel = await self.handoff.help_desk()
-            if channel is not None:
-                if ticket.thread_id:
-                    waited = self._minutes_waiting(ticket)
-                    text = self._desk.gettext(STILL_WAITING, number=ticket.number, minutes=waited)
-                    await self._post_in(channel, ticket.thread_id, text)
-                else:  # the card never made it to the channel: post it now
-                    ticket = await self._post_card(channel, ticket)
+            if channel is not None and ticket.thread_id:
+                waited = self._minutes_waiting(ticket)
+                text = self._desk.gettext(STILL_WAITING, number=ticket.number, minutes=waited)
+                await self._post_in(channel, ticket.thread_id, text)
             again = await self.handoff.reraised(ticket.id)
             if again is None:
                 continue  # claimed or closed meanwhile
@@ -516,6 +540,10 @@ class TeamsHelpDesk:
 
 def _still_waiting(ticket: Ticket, position: int, t: Translator) -> Activity:
     return message(still_waiting_card(t, ticket, position))
+
+
+def _reached(ticket: Ticket, position: int, t: Translator) -> Activity:
+    return message(reached_help_desk_card(t, ticket, position))
 
 
 def _send(build: Callable[[Translator], Activity | str]) -> Say:

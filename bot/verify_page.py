@@ -23,7 +23,9 @@ What each outcome answers (the page always in the contact's language):
 
     valid link (GET)              200  what is being confirmed, and the button
     confirmed (POST)              200  thank you; the review goes on; the requester is told
-    already used                  200 on GET (nothing is wrong: it is done), 409 on POST
+    already used, or the address  200 on GET (nothing is wrong: it is done), 409 on POST
+      confirmed through another
+      link since
     expired                       410  ask for a new email from the chat
     unknown (never issued,        404  the link is not valid (maybe replaced by a newer one)
       tampered, or replaced)
@@ -319,7 +321,7 @@ def _used(t: Translator, status: int) -> _Page:
         locale=t.locale,
         title=t.gettext("Already confirmed"),
         paragraphs=[
-            t.gettext("This link has already been used to confirm."),
+            t.gettext("The address this link was sent to is already confirmed."),
             t.gettext("There is nothing more to do. You can close this page."),
         ],
     )

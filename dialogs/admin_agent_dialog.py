@@ -34,6 +34,7 @@ class AdminAgentDialog(JourneyDialog):
         if member is None:
             return await step.end_dialog()
         t = texts(step.context)
+        checks = int(dict(step.options or {}).get("checks", 1))
         user = await self.services.identity.user(member.user.id)
         if user is not None and user.admin_agent:
             await self.services.membership.mark_step(
@@ -46,6 +47,15 @@ class AdminAgentDialog(JourneyDialog):
                 )
             )
             return await step.end_dialog(True)
+        if checks > 1:  # "Check again": show that a new look-up was made
+            await step.context.send_activity(
+                t.gettext(
+                    "I looked your role up again just now (check {count}): you are still not in "
+                    "the Admin agent group.",
+                    count=checks,
+                )
+            )
+        step.values["checks"] = checks
         return await step.prompt(
             "again",
             ask(
@@ -64,7 +74,8 @@ class AdminAgentDialog(JourneyDialog):
     async def again_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Check again, or leave the step pending."""
         if step.result == CHECK_AGAIN.action:
-            return await step.replace_dialog(self.initial_dialog_id)
+            checks = step.values["checks"] + 1
+            return await step.replace_dialog(self.initial_dialog_id, {"checks": checks})
         await step.context.send_activity(
             texts(step.context).gettext(
                 "OK. This step stays pending; “Check the admin agent role” in the menu picks it up."

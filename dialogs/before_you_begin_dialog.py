@@ -21,7 +21,7 @@ NO = Option("prerequisite.no", N_("No"))
 PREREQUISITES = (
     (
         N_("Do you have global administrator credentials for your organization's Microsoft "
-           "Entra ID tenant?"),
+           "Entra ID (formerly Azure AD) tenant?"),
         N_("No tenant yet? One can be created during registration. If your organization has "
            "a tenant, a global administrator must do the sign-in step{admins}."),
     ),

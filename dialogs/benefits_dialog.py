@@ -31,11 +31,12 @@ from dialogs.cards import (
     benefits_card,
     card_action,
     continue_card,
+    every_language,
     message,
     offers_card,
     upgrade_card,
 )
-from dialogs.intents import Intent
+from dialogs.intents import Intent, fold
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices, Member
 from dialogs.prices import format_price, how_to_pay
@@ -88,7 +89,8 @@ BLOCKS = {
 }
 ROLES_TEXT = N_(
     "**Roles in Partner Center**, and what each may do:\n\n"
-    "- **Global administrator** (of your Microsoft Entra tenant): everything, including buying "
+    "- **Global administrator** of your Microsoft Entra ID tenant (formerly Azure AD): everything, "
+    "including buying "
     "offers and assigning every role.\n"
     "- **Account administrator**: manages the company profile, users and their roles, and "
     "benefits; cannot assign the global administrator role.\n"
@@ -627,13 +629,17 @@ class BenefitsDialog(JourneyDialog):
         name = _words(benefit.spec.name)
         if benefit.spec.needs is ActivationDetail.TENANT:
             status = await self.services.membership.status(member.organization_id)
-            own = [Option(OWN_TENANT, status.tenant_id)] if status.tenant_id else []
-            step.values["own_tenant"] = status.tenant_id
+            own = (
+                [Option(OWN_TENANT, await self._tenant_words(status.tenant_id))]
+                if status.tenant_id
+                else []
+            )
             return await step.prompt(
                 "tenant",
                 ask(
                     N_(
-                        "Which Microsoft Entra tenant should {benefit} go to? Type its tenant ID "
+                        "Which Microsoft Entra ID (formerly Azure AD) tenant should {benefit} go "
+                        "to? Type its tenant ID "
                         "(like 00000000-0000-0000-0000-000000000000), or its "
                         "name.onmicrosoft.com domain."
                     ),
@@ -643,6 +649,7 @@ class BenefitsDialog(JourneyDialog):
                     ),
                     choices=own,
                     translate={"benefit": name},
+                    own_tenant=status.tenant_id,
                 ),
             )
         if benefit.spec.needs is ActivationDetail.SEATS:
@@ -658,6 +665,26 @@ class BenefitsDialog(JourneyDialog):
                 ),
             )
         return await step.next(None)
+
+    async def _tenant_words(self, tenant_id: str) -> dict[str, str]:
+        """The organization's tenant named in words, in each language: its name and a domain
+        (an onmicrosoft.com one first), never its bare ID."""
+        tenant = await self.services.identity.tenant(tenant_id)
+        words = {}
+        for language in Locale:
+            t = translator(language)
+            if tenant is None:
+                words[language.value] = t.gettext("Our organization's tenant")
+                continue
+            domains = sorted(
+                tenant.verified_domains, key=lambda domain: not domain.endswith(".onmicrosoft.com")
+            )
+            words[language.value] = (
+                t.gettext("Our tenant: {name} ({domain})", name=tenant.name, domain=domains[0])
+                if domains
+                else t.gettext("Our tenant: {name}", name=tenant.name)
+            )
+        return words
 
     async def activate_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Activate (once), and say who activated it and when."""
@@ -699,12 +726,18 @@ class BenefitsDialog(JourneyDialog):
         return True
 
     async def _recognize_tenant(self, prompt: PromptValidatorContext) -> bool:
-        if card_action(prompt.context.activity) == OWN_TENANT:
-            spec = prompt.options.validations
-            own = next((c["label"] for c in spec.get("choices", [])), None)
+        spec = prompt.options.validations
+        own = spec.get("values", {}).get("own_tenant")
+        value = (prompt.recognized.value or "").strip() if prompt.recognized.succeeded else ""
+        label = next((c["label"] for c in spec.get("choices", [])), None)
+        typed_label = (
+            label is not None
+            and card_action(prompt.context.activity) is None
+            and fold(value) in {fold(words) for words in every_language(label)}
+        )
+        if card_action(prompt.context.activity) == OWN_TENANT or typed_label:
             prompt.recognized.value = own
             return own is not None
-        value = (prompt.recognized.value or "").strip() if prompt.recognized.succeeded else ""
         if _GUID.match(value) or re.fullmatch(
             r"[a-z0-9][a-z0-9-]{0,62}\.onmicrosoft\.com", value.lower()
         ):

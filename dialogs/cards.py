@@ -51,7 +51,7 @@ from services.benefits import Benefit, BenefitState
 from services.contact_verification import Confirmation, VettingStatus, VettingSubStatus
 from services.i18n import N_, Locale, Translator, translator
 from services.membership import Goal, MembershipView, OrganizationStatus, Step, StepState
-from services.profile import FIELDS, FieldError, countries
+from services.profile import FIELDS, FieldError, countries, form_fields
 
 __all__ = [
     "CANCEL_PROFILE",
@@ -195,7 +195,10 @@ def choice_card(
     buttons = [_button(in_words(t, option.label), option.action) for option in options]
     if person_reason is not None:
         label = t.gettext(MENU_LABELS[Intent.HUMAN])
-        buttons.append(_button(label, Intent.HUMAN, reason=person_reason))
+        person = _button(label, Intent.HUMAN, reason=person_reason)
+        # One such button: a question that offers a person already (the menu) gets the reason.
+        at = next((i for i, o in enumerate(options) if o.action == Intent.HUMAN), len(buttons))
+        buttons[at : at + 1] = [person]
     return _card([_text(text), *_action_sets(buttons)])
 
 
@@ -213,6 +216,7 @@ def status_card(
     last_email: str | None = None,
     reminders_stopped: bool = False,
     benefits: Sequence[str] = (),
+    only_admins: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Where the membership and the account setup stand, with a button to the next step.
 
@@ -220,22 +224,24 @@ def status_card(
     the contact has not confirmed; ``benefits`` are lines on the active benefits and the orders
     waiting for payment (with a button to the benefits); ``reminders_stopped`` (the reader
     stopped the renewal reminders) adds a line saying so and a button to turn them back on.
+    ``only_admins``: the next step is a global administrator's and the reader is not one; it
+    names who can, instead of a button into a journey the reader could not finish.
     """
     body = [_text(status.legal_name, weight="Bolder", size="Medium")]
     membership = status.membership
     if membership is None:
         body.append(_text(t.gettext("No membership record.")))
     else:
-        body.append(
-            _text(
-                t.gettext(
-                    "{tier}, MPN ID {mpn_id}: expires on {expiry}.",
-                    tier=t.gettext(TIER_NAMES[membership.tier]),
-                    mpn_id=membership.mpn_id,
-                    expiry=membership.expiry_date.isoformat(),
-                )
-            )
-        )
+        facts = {
+            "tier": t.gettext(TIER_NAMES[membership.tier]),
+            "mpn_id": membership.mpn_id,
+            "expiry": membership.expiry_date.isoformat(),
+        }
+        if membership.days_left >= 0:
+            expiry = t.gettext("{tier}, MPN ID {mpn_id}: expires on {expiry}.", **facts)
+        else:
+            expiry = t.gettext("{tier}, MPN ID {mpn_id}: expired on {expiry}.", **facts)
+        body.append(_text(expiry))
         if membership.days_left >= 0:
             days = t.gettext("{days} days left.", days=membership.days_left)
         else:
@@ -259,7 +265,19 @@ def status_card(
     if last_email:
         body.append(_text(last_email, isSubtle=True, spacing="Medium"))
     buttons = []
-    if (pending := status.first_pending) is not None:
+    if (pending := status.first_pending) is not None and only_admins is not None:
+        body.append(
+            _text(
+                t.gettext(
+                    "Only a global administrator of your tenant can go on with “{journey}”: "
+                    "{names}. Ask one of them to open this chat.",
+                    journey=t.gettext(MENU_LABELS[CONTINUES[pending]]),
+                    names=", ".join(only_admins) or t.gettext("(none found)"),
+                ),
+                spacing="Medium",
+            )
+        )
+    elif pending is not None:
         buttons.append(_continue_button(t, CONTINUES[pending]))
     if benefits:
         body.append(_text(t.gettext("Benefits and orders:"), weight="Bolder", spacing="Medium"))
@@ -417,7 +435,8 @@ def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) 
         notice = t.gettext("Some fields need a change: see the notes below them.")
         body.append(_text(notice, color="Attention"))
     names = countries("zh_Hant_TW" if t.locale is Locale.ZH_TW else "en")
-    for field, (required, longest) in FIELDS.items():
+    for field in form_fields(t.locale):
+        required, longest = FIELDS[field]
         label = t.gettext(FIELD_LABELS[field])
         value = values.get(field, "")
         if field == "country":
@@ -425,7 +444,7 @@ def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) 
                 "type": "Input.ChoiceSet", "id": field, "label": label, "style": "compact",
                 "isRequired": required, "value": value,
                 "choices": [{"title": f"{name} ({code})", "value": code}
-                            for code, name in sorted(names.items(), key=lambda item: item[1])],
+                            for code, name in names.items()],  # the language's order
             }  # fmt: skip
         else:
             element = {"type": "Input.Text", "id": field, "label": label, "value": value,

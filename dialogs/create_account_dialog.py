@@ -103,7 +103,8 @@ class CreateAccountDialog(JourneyDialog):
             ask(
                 N_(
                     "Creating the Partner Center account takes a few minutes:\n\n"
-                    "1. Sign in as a global administrator of your organization's tenant.\n"
+                    "1. Sign in as a global administrator of your organization's Microsoft "
+                    "Entra ID (formerly Azure AD) tenant.\n"
                     "2. Give the legal business profile and the primary contact.\n"
                     "3. Accept the Microsoft Partner Network agreement.\n"
                     "4. Check that you are in the Admin agent group.\n\n"
@@ -138,7 +139,8 @@ class CreateAccountDialog(JourneyDialog):
         if user.tenant_id is None:
             await step.context.send_activity(
                 t.gettext(
-                    "{organization} has no Microsoft Entra ID tenant yet. In Partner Center, "
+                    "{organization} has no Microsoft Entra ID (formerly Azure AD) tenant yet. In "
+                    "Partner Center, "
                     "choose “Create a new tenant”, set it up, then come back here and sign in "
                     "as the new tenant's global administrator.",
                     organization=status.legal_name,

@@ -27,6 +27,7 @@ __all__ = [
     "agent_joined",
     "agent_message",
     "rating_card",
+    "reached_help_desk_card",
     "resolved_notice",
     "still_waiting_card",
     "ticket_card",
@@ -152,6 +153,17 @@ def resolved_notice(t: Translator, ticket: Ticket) -> str:
         agent=ticket.agent_name or "",
         number=ticket.number,
     )
+
+
+def reached_help_desk_card(t: Translator, ticket: Ticket, position: int) -> dict[str, Any]:
+    """The user's notice that a request made before the help desk was set up now reached it."""
+    text = t.gettext(
+        "Your request {number} has reached the help desk: you are number {position} in the "
+        "queue. I'll tell you here as soon as someone joins.",
+        number=ticket.number,
+        position=position,
+    )
+    return choice_card(t, text, [handoff_dialog.CANCEL_REQUEST])
 
 
 def still_waiting_card(t: Translator, ticket: Ticket, position: int) -> dict[str, Any]:

@@ -30,18 +30,28 @@ from services.i18n import N_
 
 __all__ = [
     "CANCEL_REQUEST",
+    "KEEP_REQUEST",
     "RATE",
+    "WITHDRAW_QUESTION",
+    "WITHDRAW_REQUEST",
     "answer_handoff_action",
     "ask_for_person",
     "handoff_action",
     "reason_of",
     "stack_ids",
     "where_in",
+    "withdraw_request",
 ]
 
 logger = logging.getLogger(__name__)
 
 CANCEL_REQUEST = Option("handoff.cancel", N_("Cancel the request"))
+# Typing cancel while a request waits: it stops what was under way, then asks about the request.
+WITHDRAW_REQUEST = Option("handoff.withdraw", N_("Yes, withdraw it"))
+KEEP_REQUEST = Option("handoff.keep", N_("No, keep it"))
+WITHDRAW_QUESTION = N_(
+    "You are also waiting for a person (request {number}). Withdraw that request?"
+)
 RATE = "handoff.rate"  # with "ticket" and "score" (the rating card, built by the bot layer)
 
 NO_HELP_DESK = N_(
@@ -117,13 +127,7 @@ async def answer_handoff_action(
         await context.send_activity(t.gettext(NO_HELP_DESK))
         return
     if action == CANCEL_REQUEST.action:
-        ticket = await help_desk.cancel(context)
-        if ticket is None:
-            await context.send_activity(t.gettext("You have no request for a person waiting."))
-        else:
-            await context.send_activity(
-                t.gettext("OK, I've withdrawn your request {number}.", number=ticket.number)
-            )
+        await withdraw_request(context, services)
         return
     value: dict[str, Any] = context.activity.value
     try:
@@ -136,6 +140,19 @@ async def answer_handoff_action(
     await context.send_activity(
         t.gettext("Thank you! I've noted {score} out of 5 for the help you had.", score=score)
     )
+
+
+async def withdraw_request(context: TurnContext, services: JourneyServices | None) -> None:
+    """Withdraw the user's request for a person, and say so."""
+    t = texts(context)
+    help_desk = services.help_desk if services is not None else None
+    ticket = await help_desk.cancel(context) if help_desk is not None else None
+    if ticket is None:
+        await context.send_activity(t.gettext("You have no request for a person waiting."))
+    else:
+        await context.send_activity(
+            t.gettext("OK, I've withdrawn your request {number}.", number=ticket.number)
+        )
 
 
 def reason_of(context: TurnContext) -> TicketReason:

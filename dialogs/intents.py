@@ -3,8 +3,9 @@
 Two kinds of match, on text folded with NFKC and casefold (full-width letters and digits
 become ASCII, case is ignored, punctuation and spaces are dropped):
 
-* an **interruption** (help, cancel, start over, language, a language's name) must be the whole
-  message, give or take a typo, so that an answer that merely contains "help" is not hijacked;
+* an **interruption** (help, cancel, start over, language, a language's name, a greeting or a
+  thank-you) must be the whole message, give or take a typo, so that an answer that merely
+  contains "help" is not hijacked;
 * a **menu choice** may also be a menu number, or a phrase that contains one of its keywords
   (renewing and upgrading, which share a menu item, are each recognized by their own words).
 
@@ -55,6 +56,8 @@ class Intent(StrEnum):
     LANGUAGE = "language"
     ENGLISH = "english"
     CHINESE = "chinese"
+    GREETING = "greeting"
+    THANKS = "thanks"
 
 
 # The main menu, in display order; its position + 1 is the number a user may type.
@@ -99,6 +102,41 @@ _INTERRUPTION_WORDS: dict[Intent, tuple[str, ...]] = {
     Intent.LANGUAGE: ("language", "change language", "語言", "切換語言", "更改語言"),
     Intent.ENGLISH: ("english", "英文", "英語", "en", "en-us"),
     Intent.CHINESE: ("繁體中文", "中文", "chinese", "traditional chinese", "zh-tw", "國語"),
+    Intent.GREETING: (
+        "hi",
+        "hello",
+        "hey",
+        "hi there",
+        "hello there",
+        "good morning",
+        "good afternoon",
+        "good evening",
+        "你好",
+        "您好",
+        "嗨",
+        "哈囉",
+        "哈啰",
+        "早安",
+        "午安",
+        "大家好",
+    ),
+    Intent.THANKS: (
+        "thanks",
+        "thank you",
+        "thanks a lot",
+        "thank you very much",
+        "many thanks",
+        "thx",
+        "謝謝",
+        "謝謝你",
+        "謝謝您",
+        "感謝",
+        "感謝你",
+        "感謝您",
+        "多謝",
+        "謝啦",
+        "謝了",
+    ),
     Intent.HUMAN: (
         "talk to a person",
         "a person",
@@ -120,6 +158,11 @@ _MENU_WORDS: dict[Intent, tuple[str, ...]] = {
     Intent.CREATE_ACCOUNT: (
         "create account", "create the account", "partner center account", "register",
         "sign up", "建立帳戶", "建立帳號", "建立合作夥伴中心帳戶", "註冊", "開戶",
+        # Signing in to the organization's tenant is the account journey's first step; the
+        # Partner Center page still calls it Azure AD ("登入 Azure AD").
+        "microsoft entra id", "microsoft entra", "entra id", "azure ad", "azure active directory",
+        "sign in to azure ad", "aad tenant", "tenant", "create a tenant", "create a new tenant",
+        "登入 azure ad", "租用戶", "建立新的租用戶", "建立租用戶",
     ),
     Intent.RENEW: ("renew", "renewal", "續約", "續訂", "更新會員"),
     Intent.UPGRADE: (

@@ -1,10 +1,13 @@
-"""Interruptions in one place: help, cancel, start over, language and a person, at any step.
+"""Interruptions in one place: help, cancel, start over, language, a person, and greetings and
+thanks (answered in kind), at any step.
 
 The renewal reminder's "Remind me later" and "Stop these reminders", and the status card's
 "Turn reminders back on", are answered here too: their cards stay in the chat, and a click on
 one may come while any journey waits for something else (or start a conversation); so are the
 help desk's "Cancel the request" and the rating of the help (``dialogs/handoff_dialog.py``).
-Asking for a person keeps the step: it is asked again once the request is made.
+Asking for a person keeps the step: it is asked again once the request is made. Cancel while
+a request for a person waits stops what was under way, then asks whether to withdraw the
+request too.
 
 The root dialog derives from ``InterruptibleDialog``; because a component dialog sees every
 message before the dialog it is running, an interruption is caught here whatever step,
@@ -14,9 +17,16 @@ journey or prompt is active, and no step ever checks for one.
 from __future__ import annotations
 
 from botbuilder.core import StatePropertyAccessor, TurnContext
-from botbuilder.dialogs import DialogContext, DialogTurnResult, DialogTurnStatus
+from botbuilder.dialogs import (
+    DialogContext,
+    DialogTurnResult,
+    DialogTurnStatus,
+    WaterfallStepContext,
+)
 from botbuilder.schema import ActivityTypes
 
+# The module for its options: an imported ``Option`` would count as this module's own.
+from dialogs import handoff_dialog
 from dialogs.cards import Option, ReminderAction, card_action
 from dialogs.contexts import Component
 from dialogs.handoff_dialog import (
@@ -26,15 +36,17 @@ from dialogs.handoff_dialog import (
     reason_of,
     stack_ids,
     where_in,
+    withdraw_request,
 )
 from dialogs.intents import Intent, recognize_interruption
 from dialogs.journey_dialog import not_in_directory
 from dialogs.people import JourneyServices
-from dialogs.prompts import ask, render
+from dialogs.prompts import OptionPrompt, ask, render
 from dialogs.texts import save_locale, texts, time_zone
+from dialogs.waterfall import Waterfall
 from services.i18n import N_, Locale
 
-__all__ = ["HELP_TEXT", "InterruptibleDialog", "reminder_action"]
+__all__ = ["GREETED", "HELP_TEXT", "STOPPED", "THANKED", "InterruptibleDialog", "reminder_action"]
 
 # What a button may interrupt with (the menu's Help, the language card's languages).
 _BY_BUTTON = (
@@ -43,6 +55,10 @@ _BY_BUTTON = (
 )  # fmt: skip
 # Each language is named in its own words, whatever the language of the moment.
 _LANGUAGES = (Option(Intent.ENGLISH, "English"), Option(Intent.CHINESE, "繁體中文"))
+_WITHDRAW = "withdraw"  # cancel while a request for a person waits: withdraw it too?
+STOPPED = N_("OK, I've stopped that. Anything you saved is kept.")
+GREETED = N_("Hello! Here is where we are:")
+THANKED = N_("You're welcome! Here is where we are:")
 
 HELP_TEXT = N_(
     "I guide Microsoft Partner Network members through their membership: creating the Partner "
@@ -65,6 +81,14 @@ class InterruptibleDialog(Component):
         super().__init__(dialog_id)
         self._user_profile = user_profile
         self._reminder_services = services
+        self.add_dialog(
+            OptionPrompt(
+                "withdraw_request",
+                yes=handoff_dialog.WITHDRAW_REQUEST,
+                no=handoff_dialog.KEEP_REQUEST,
+            )
+        )
+        self.add_dialog(Waterfall(_WITHDRAW, [self.withdraw_step, self.withdrawn_step]))
 
     async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
         """Handle an interruption, or let the active dialog continue."""
@@ -108,10 +132,13 @@ class InterruptibleDialog(Component):
                 await inner_dc.reprompt_dialog()
             case Intent.CANCEL:
                 await self._drop_goals(inner_dc.context)
+                asked = any(instance.id == _WITHDRAW for instance in inner_dc.stack)
                 await inner_dc.cancel_all_dialogs()
-                await inner_dc.context.send_activity(
-                    t.gettext("OK, I've stopped that. Anything you saved is kept.")
-                )
+                await inner_dc.context.send_activity(t.gettext(STOPPED))
+                desk = self._reminder_services.help_desk if self._reminder_services else None
+                if not asked and desk is not None:
+                    if (ticket := await desk.waiting(inner_dc.context)) is not None:
+                        return await inner_dc.begin_dialog(_WITHDRAW, {"number": ticket.number})
                 return await inner_dc.begin_dialog(self.initial_dialog_id, {"welcome": False})
             case Intent.START_OVER:
                 await self._drop_goals(inner_dc.context)
@@ -129,6 +156,11 @@ class InterruptibleDialog(Component):
                     texts(inner_dc.context).gettext("OK, I'll speak English from now on.")
                 )
                 await inner_dc.reprompt_dialog()
+            case Intent.GREETING | Intent.THANKS:
+                # Small talk is answered in kind; the question it interrupted comes again.
+                answer = GREETED if intent is Intent.GREETING else THANKED
+                await inner_dc.context.send_activity(t.gettext(answer))
+                await inner_dc.reprompt_dialog()
             case Intent.HUMAN:
                 journey, step = where_in(inner_dc)
                 await ask_for_person(
@@ -140,6 +172,31 @@ class InterruptibleDialog(Component):
                 )
                 await inner_dc.reprompt_dialog()
         return DialogTurnResult(DialogTurnStatus.Waiting)
+
+    async def withdraw_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Ask whether the request for a person that waits is to be withdrawn too."""
+        number = dict(step.options)["number"]
+        return await step.prompt(
+            "withdraw_request",
+            ask(
+                handoff_dialog.WITHDRAW_QUESTION,
+                choices=[handoff_dialog.WITHDRAW_REQUEST, handoff_dialog.KEEP_REQUEST],
+                number=number,
+            ),
+        )
+
+    async def withdrawn_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        """Withdraw it, or keep it; then the menu."""
+        if step.result == handoff_dialog.WITHDRAW_REQUEST.action:
+            await withdraw_request(step.context, self._reminder_services)
+        else:
+            await step.context.send_activity(
+                texts(step.context).gettext(
+                    "OK, your request {number} stays in the queue.",
+                    number=dict(step.options)["number"],
+                )
+            )
+        return await step.replace_dialog(self.initial_dialog_id, {"welcome": False})
 
     async def _drop_goals(self, context: TurnContext) -> None:
         """The user stopped: what they set out to do (a renewal waiting on the setup) goes too."""

@@ -38,7 +38,14 @@ from dialogs.texts import texts, turn_locale
 from dialogs.waterfall import Waterfall
 from services.contact_verification import StartOutcome
 from services.i18n import N_
-from services.profile import ADDRESS_FIELDS, FIELDS, LegalProfile, parse_profile
+from services.profile import (
+    ADDRESS_FIELDS,
+    FIELDS,
+    LegalProfile,
+    form_fields,
+    parse_profile,
+    person_name,
+)
 
 __all__ = ["LegalProfileDialog", "ProfileForm"]
 
@@ -128,7 +135,8 @@ class LegalProfileDialog(JourneyDialog):
         stored: dict[str, str] = step.values["stored"]
         if not stored.get("contact_email"):
             return await step.next(SAVE.action)  # a first profile: nothing to compare
-        changed = [f for f in FIELDS if stored.get(f, "") != step.result[f]]
+        order = form_fields(turn_locale(step.context))
+        changed = [f for f in order if stored.get(f, "") != step.result[f]]
         if not changed:
             return await step.next(SAVE.action)
         lines = [
@@ -163,8 +171,7 @@ class LegalProfileDialog(JourneyDialog):
         outcome = await self.services.verification.start(
             member.organization_id, profile, member.actor, locale=turn_locale(step.context)
         )
-        # (Babel's extractor cannot read an f-string inside a gettext call: build it first.)
-        contact = " ".join((profile.contact_first_name, profile.contact_last_name))
+        contact = person_name(profile.contact_first_name, profile.contact_last_name)
         match outcome:
             case StartOutcome.ALREADY_VERIFIED:
                 message = t.gettext(

@@ -112,6 +112,10 @@ class HelpDesk(Protocol):
         """Keep the user's 1 to 5 rating of the help they had."""
         ...
 
+    async def waiting(self, context: TurnContext) -> Ticket | None:
+        """This user's request still waiting for someone to take it, if any."""
+        ...
+
 
 @dataclass(frozen=True)
 class JourneyServices:

@@ -31,6 +31,26 @@ PLACE_ORDER = Option("renew.order", N_("Place the renewal order"))
 NOT_NOW = Option("renew.not_now", N_("Not now"))
 
 
+QUESTION = N_(
+    "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expires on {expiry}; renewing "
+    "adds one year."
+)
+EXPIRED_QUESTION = N_(
+    "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expired on {expiry}; renewing "
+    "adds one year from today."
+)
+ORDER_QUESTION = N_(
+    "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expires on {expiry}. The "
+    "subscription costs {price} a year: I'll place an order that waits for payment, and once "
+    "it is paid the membership runs until {until}."
+)
+EXPIRED_ORDER_QUESTION = N_(
+    "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expired on {expiry}. The "
+    "subscription costs {price} a year: I'll place an order that waits for payment, and once "
+    "it is paid the membership runs until {until}."
+)
+
+
 class RenewDialog(JourneyDialog):
     """Set the account up first if needed, check the calendar, confirm, renew, and sum up."""
 
@@ -87,18 +107,14 @@ class RenewDialog(JourneyDialog):
             await self.services.membership.drop_goal(member.organization_id, member.user.id)
             await step.context.send_activity(await self._waiting_text(t, waiting))
             return await step.end_dialog()
+        current = membership.days_left >= 0
         if (paid := await self._renewal_price(step, member)) is not None:
             offer_id, price = paid
             step.values["offer"] = offer_id
             return await step.prompt(
                 self.CONFIRM_ORDER,
                 ask(
-                    N_(
-                        "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expires on "
-                        "{expiry}. The subscription costs {price} a year: I'll place an order "
-                        "that waits for payment, and once it is paid the membership runs until "
-                        "{until}."
-                    ),
+                    ORDER_QUESTION if current else EXPIRED_ORDER_QUESTION,
                     choices=[PLACE_ORDER, NOT_NOW],
                     translate={"tier": TIER_NAMES[membership.tier]},
                     organization=status.legal_name,
@@ -108,13 +124,11 @@ class RenewDialog(JourneyDialog):
                     until=_renewed_until(membership),
                 ),
             )
+        question = QUESTION if current else EXPIRED_QUESTION
         return await step.prompt(
             self.CONFIRM,
             ask(
-                N_(
-                    "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expires on "
-                    "{expiry}; renewing adds one year."
-                ),
+                question,
                 choices=[RENEW_NOW, NOT_NOW],
                 translate={"tier": TIER_NAMES[membership.tier]},
                 organization=status.legal_name,

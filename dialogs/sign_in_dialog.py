@@ -94,7 +94,8 @@ class SignInDialog(Component):
             logger.warning("sign-in refused: %s", refused)
             await step.context.send_activity(
                 t.gettext(
-                    "Microsoft Entra ID did not accept the sign-in (it may need your consent or "
+                    "Microsoft Entra ID (formerly Azure AD) did not accept the sign-in (it may "
+                    "need your consent or "
                     "another verification step). Sign out of Teams and back in, or ask your "
                     "administrator to consent to the app, then try again."
                 )
@@ -104,7 +105,8 @@ class SignInDialog(Component):
             logger.warning("identity provider unavailable: %s", unavailable)
             await step.context.send_activity(
                 t.gettext(
-                    "I can't reach Microsoft Entra ID right now to check your roles. Nothing "
+                    "I can't reach Microsoft Entra ID (formerly Azure AD) right now to check your "
+                    "roles. Nothing "
                     "was lost; please try again in a few minutes."
                 )
             )

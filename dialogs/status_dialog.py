@@ -19,6 +19,7 @@ from dialogs.verify_contact_dialog import last_email_line
 from dialogs.waterfall import Waterfall
 from services.benefits import BenefitState, OrderStatus
 from services.identity import DirectoryUser
+from services.membership import Step
 from services.unit_of_work import shared_unit
 
 __all__ = ["StatusDialog"]
@@ -57,12 +58,18 @@ class StatusDialog(JourneyDialog):
         stopped = False
         if (reminders := self.services.reminders) is not None:
             stopped = (await reminders.preference(user.id, organization_id)).stopped
+        only_admins = None
+        if status.first_pending is Step.SIGN_IN and user.tenant_id and not user.global_admin:
+            # Signing in is a global administrator's: name them rather than lead into it.
+            admins = await self.services.identity.global_admins(user.tenant_id)
+            only_admins = [admin.display_name for admin in admins]
         return status_card(
             texts(context),
             status,
             last_email=last_email_line(context, verification),
             reminders_stopped=stopped,
             benefits=await self._benefit_lines(context, organization_id),
+            only_admins=only_admins,
         )
 
     async def _benefit_lines(self, context: TurnContext, organization_id: str) -> list[str]:

@@ -33,6 +33,7 @@ from services.membership import Step, StepState
 __all__ = ["VerifyContactDialog", "delivery_text", "last_email_line"]
 
 RESEND = Option("verify_contact.resend", N_("Send the email again"))
+SEND = Option("verify_contact.send", N_("Send the email"))  # none has gone to them yet
 CHANGE_CONTACT = Option("verify_contact.change_contact", N_("Change the primary contact"))
 BACK = Option("verify_contact.back", N_("Back to the menu"))
 GIVE_PROFILE = Option("verify_contact.give_profile", N_("Give the profile now"))
@@ -81,6 +82,7 @@ class VerifyContactDialog(JourneyDialog):
         self.add_dialog(CreateAccountDialog(services))
         self.add_dialog(LegalProfileDialog(services))
         self.add_dialog(OptionPrompt("verify_action", yes=RESEND, no=BACK))
+        self.add_dialog(OptionPrompt("first_email", yes=SEND, no=BACK))
         self.add_dialog(OptionPrompt("give_profile", yes=GIVE_PROFILE, no=NOT_NOW))
         steps = [self.status_step, self.action_step, self.finish_step]
         self.add_dialog(Waterfall("verify_contact", steps))
@@ -114,18 +116,19 @@ class VerifyContactDialog(JourneyDialog):
             )
             return await step.end_dialog()
         await step.context.send_activity(self._status_text(step.context, status))
+        first = status.queued_at is None
         return await step.prompt(
-            "verify_action",
+            "first_email" if first else "verify_action",
             ask(
                 N_("What would you like to do?"),
                 retry=N_("Sorry, I didn't catch that. Pick one of the options below."),
-                choices=[RESEND, CHANGE_CONTACT, BACK],
+                choices=[SEND if first else RESEND, CHANGE_CONTACT, BACK],
             ),
         )
 
     async def action_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Send the email again, change the contact, give the profile, or leave."""
-        if step.result == RESEND.action:
+        if step.result in (RESEND.action, SEND.action):
             return await self._resend(step)
         if step.result == CHANGE_CONTACT.action:
             return await step.begin_dialog(LegalProfileDialog.__name__)
@@ -150,6 +153,7 @@ class VerifyContactDialog(JourneyDialog):
         member = await self.member(step.context)
         if member is None:
             return await step.end_dialog()
+        before = await self.services.verification.status(member.organization_id)
         try:
             status = await self.services.verification.resend(
                 member.organization_id, member.actor, turn_locale(step.context)
@@ -172,6 +176,8 @@ class VerifyContactDialog(JourneyDialog):
                 "more to do here.",
                 email=email,
             )
+        elif before.queued_at is None:
+            message = t.gettext("An email is on its way to {email}.", email=email)
         else:
             message = t.gettext(
                 "A new email is on its way to {email}. The links sent to them before still work.",

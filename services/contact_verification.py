@@ -41,9 +41,9 @@ from services.clock import Clock
 from services.emails import EmailComposer, VerificationRequest
 from services.errors import NotFound, ResendLimited
 from services.i18n import Locale, normalize_locale
-from services.membership import Actor, Step, StepState
+from services.membership import CONTACT_VERIFIED, Actor, Step, StepState
 from services.outbox import EmailKind, OutboxStatus, enqueue
-from services.profile import LegalProfile
+from services.profile import LegalProfile, person_name
 from services.settings import Settings
 from services.tables import (
     ChecklistEntryRow,
@@ -80,7 +80,7 @@ VERIFY_PATH = "/verify/contact"
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
-_VERIFIED = "verified"
+_VERIFIED = CONTACT_VERIFIED
 # The organization and its contact, in one statement built once (the status card's read).
 _CONTACT_OF = (
     select(OrganizationRow.id, PrimaryContactRow.email, PrimaryContactRow.verification)
@@ -150,7 +150,7 @@ class TokenCheck(BaseModel):
     contact_email: str | None = None  # masked
     requested_by_name: str | None = None
     expires_at: datetime | None = None
-    locale: Locale | None = None  # the language the email was written in
+    locale: Locale | None = None  # the language the email was written in (any issued link)
 
 
 class Confirmation(BaseModel):
@@ -334,7 +334,7 @@ class EmailContactVerification:
             await self._invalidate_other_contacts(unit, organization_id, address, now)
             left, _ = _allowance(await self._sent_to(unit, address, now), now)
             if left:
-                name = f"{profile.contact_first_name} {profile.contact_last_name}".strip()
+                name = person_name(profile.contact_first_name, profile.contact_last_name)
                 await self._issue(unit, organization, name, address, requested_by, locale, now)
             await unit.commit()
         if not left:
@@ -363,7 +363,7 @@ class EmailContactVerification:
                 if next_allowed_at is not None:
                     raise ResendLimited(next_allowed_at)
                 await self._invalidate_other_contacts(unit, organization_id, contact.email, now)
-                name = f"{contact.first_name} {contact.last_name}".strip()
+                name = person_name(contact.first_name, contact.last_name)
                 await self._issue(
                     unit, organization, name, contact.email, requested_by, locale, now
                 )
@@ -373,36 +373,41 @@ class EmailContactVerification:
 
     async def _open(
         self, unit: UnitOfWork, token: str, now: datetime
-    ) -> tuple[TokenState, _ValidToken | None]:
-        """The token's state, and its row, organization and contact while it is valid."""
+    ) -> tuple[TokenState, ContactVerificationTokenRow | None, _ValidToken | None]:
+        """The token's state and row, and its organization and contact while it is valid.
+
+        A link that no longer works (replaced, expired) to the address that the organization's
+        contact has since confirmed through another link is as good as used: the contact has
+        nothing left to do, and is told so rather than that the link is not valid.
+        """
         row = await self._token(unit, token)
         if row is None:
-            return TokenState.UNKNOWN, None
+            return TokenState.UNKNOWN, None, None
         state = _state(row, now)
-        if state is not TokenState.VALID:
-            return state, None
         organization = await unit.session.get(OrganizationRow, row.organization_id)
         contact = await unit.session.get(PrimaryContactRow, row.organization_id)
-        if (
-            organization is None
-            or contact is None
-            or not _same_address(contact.email, row.contact_email)
-        ):
-            return TokenState.UNKNOWN, None  # a link sent to an earlier contact
-        return state, (row, organization, contact)
+        same = contact is not None and _same_address(contact.email, row.contact_email)
+        if state is not TokenState.VALID:
+            confirmed = same and contact is not None and contact.verification == _VERIFIED
+            return (TokenState.USED if confirmed else state), row, None
+        if organization is None or contact is None or not same:
+            return TokenState.UNKNOWN, row, None  # a link sent to an earlier contact
+        return state, row, (row, organization, contact)
 
     async def describe(self, token: str) -> TokenCheck:
         """What the page behind a link shows; reveals nothing for a link that is not valid."""
         now = self._clock.now()
         async with self._units() as unit:
-            state, found = await self._open(unit, token, now)
+            state, known, found = await self._open(unit, token, now)
             if found is None:
-                return TokenCheck(state=state)
+                # Only the language the email was written in: the page speaks it.
+                locale = normalize_locale(known.locale) if known is not None else None
+                return TokenCheck(state=state, locale=locale)
             row, organization, contact = found
             return TokenCheck(
                 state=state,
                 organization_name=organization.legal_name,
-                contact_name=f"{contact.first_name} {contact.last_name}".strip(),
+                contact_name=person_name(contact.first_name, contact.last_name),
                 contact_email=mask_email(row.contact_email),
                 requested_by_name=row.requested_by_name,
                 expires_at=_utc(row.expires_at),
@@ -413,7 +418,7 @@ class EmailContactVerification:
         """Use a link once: the contact is verified and the review moves on."""
         now = self._clock.now()
         async with self._units() as unit:
-            state, found = await self._open(unit, token, now)
+            state, _known, found = await self._open(unit, token, now)
             if found is None:
                 return Confirmation(state=state)
             row, organization, contact = found
@@ -442,7 +447,7 @@ class EmailContactVerification:
                 .execution_options(synchronize_session=False)
             )
             contact.verification, contact.updated_at = _VERIFIED, now
-            contact_name = f"{contact.first_name} {contact.last_name}".strip()
+            contact_name = person_name(contact.first_name, contact.last_name)
             review = self._review_after_email_ownership(organization, row.contact_email, now)
             await self._mark_done(unit, row.organization_id, contact_name, now)
             requested_by = Actor(id=row.requested_by_id, name=row.requested_by_name)

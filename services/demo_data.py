@@ -24,6 +24,7 @@ from services.tables import (
     ChecklistEntryRow,
     MembershipRow,
     OrganizationRow,
+    PrimaryContactRow,
 )
 from services.unit_of_work import UnitOfWork
 
@@ -75,8 +76,10 @@ async def load_demo(
                     id=entry["id"], legal_name=entry["legal_name"],
                     address_line1=entry["address_line1"], address_line2="",
                     city=entry["city"], region=entry["region"], postal_code=entry["postal_code"],
-                    country=entry["country"], tenant_id=entry["tenant_id"], verified_domains=[],
-                    vetting_status="none", updated_at=now,
+                    country=entry["country"], tenant_id=entry["tenant_id"],
+                    verified_domains=entry.get("verified_domains", []),
+                    vetting_status="pending" if "primary_contact" in entry else "none",
+                    updated_at=now,
                 )
             )  # fmt: skip
             await session.flush()
@@ -88,6 +91,14 @@ async def load_demo(
                     expiry_date=_day(today, membership["expires_in_days"]),
                 )
             )  # fmt: skip
+            if (contact := entry.get("primary_contact")) is not None:
+                # Given, not confirmed: the checklist's two profile steps follow from this row.
+                session.add(
+                    PrimaryContactRow(organization_id=entry["id"], first_name=contact["first_name"],
+                                      last_name=contact["last_name"], email=contact["email"],
+                                      phone=contact["phone"], verification="pending",
+                                      updated_at=now)
+                )  # fmt: skip
             for step, state in entry.get("checklist", {}).items():
                 session.add(
                     ChecklistEntryRow(organization_id=entry["id"], step=step,

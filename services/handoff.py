@@ -20,6 +20,9 @@ take the same ticket; ``reraised`` records that the card went out (``raised_at``
 ``raise_count`` one more). An instance that dies between the two leaves a lease that runs out,
 and the ticket is due again.
 
+A ticket made while no channel is named waits without a card: once one is named,
+``due_for_posting`` gives it (leased the same way) for its card to be posted.
+
 **The help desk channel** is one row, named by an operator command or a setting; the bot posts
 ticket cards there, and the card's activity id and thread are kept on the ticket so the card is
 updated in place and the agents' replies in the thread find their ticket.
@@ -43,7 +46,7 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -427,12 +430,15 @@ class HandoffService:
     async def posted(
         self, ticket_id: int, channel_message_id: str, thread_id: str | None
     ) -> Ticket:
-        """Record where the ticket's card is in the help-desk channel."""
+        """Record where the ticket's card is in the help-desk channel (raised there now)."""
+        now = self._clock.now()
         async with self._units() as unit:
             row = await self._row(unit.session, ticket_id)
             row.channel_message_id = channel_message_id
             row.thread_id = thread_id
-            row.updated_at = self._clock.now()
+            row.raised_at = now  # the agents see it from now: its wait to be raised again starts
+            row.reraise_leased_until = None
+            row.updated_at = now
             ticket = _ticket(row)
             await unit.commit()
         return ticket
@@ -568,6 +574,10 @@ class HandoffService:
                 HandoffTicketRow.reraise_leased_until <= now,
             ),
         )
+        return await self._lease(due, now)
+
+    async def _lease(self, due: ColumnElement[bool], now: datetime) -> list[Ticket]:
+        """Lease the tickets ``due`` to this instance for ``reraise_lease``, oldest first."""
         async with self._units() as unit:
             candidates = (
                 select(HandoffTicketRow.id)
@@ -591,6 +601,24 @@ class HandoffService:
             tickets = [_ticket(row) for row in rows]
             await unit.commit()
         return tickets
+
+    async def due_for_posting(self) -> list[Ticket]:
+        """Claim the open tickets whose card is not in the help-desk channel yet.
+
+        They were made while no channel was set (or their card could not be posted): post each
+        card, then call ``posted``. Leased like ``due_for_reraise``, so that two instances never
+        post the same card; a failed post is tried again once the lease runs out.
+        """
+        now = self._clock.now()
+        due = and_(
+            HandoffTicketRow.status == TicketStatus.OPEN.value,
+            HandoffTicketRow.channel_message_id.is_(None),
+            or_(
+                HandoffTicketRow.reraise_leased_until.is_(None),
+                HandoffTicketRow.reraise_leased_until <= now,
+            ),
+        )
+        return await self._lease(due, now)
 
     async def reraised(self, ticket_id: int) -> Ticket | None:
         """Record that the ticket was raised again now; None if it was claimed or closed since."""

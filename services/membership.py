@@ -22,7 +22,7 @@ journeys go on with it, or offer it, once they are; it ends when done or dropped
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -46,6 +46,7 @@ from services.tables import (
 from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
+    "CONTACT_VERIFIED",
     "RENEWAL_WINDOW_DAYS",
     "SETUP_STEPS",
     "Actor",
@@ -60,11 +61,13 @@ __all__ = [
     "Step",
     "StepState",
     "Tier",
+    "checklist",
     "renewal_opens_on",
     "renewed_expiry",
 ]
 
 RENEWAL_WINDOW_DAYS = 90
+CONTACT_VERIFIED = "verified"  # a primary contact's ``verification`` once they confirmed
 
 
 class Tier(StrEnum):
@@ -241,14 +244,55 @@ _ORGANIZATION_FOR = select(OrganizationRow.id, OrganizationRow.tenant_id).where(
 )
 _ORGANIZATION_STATUS = (
     select(OrganizationRow.id, OrganizationRow.legal_name, OrganizationRow.tenant_id,
-           *_MEMBERSHIP_COLUMNS)
+           *_MEMBERSHIP_COLUMNS, PrimaryContactRow.email.label("contact_email"),
+           PrimaryContactRow.verification.label("contact_verification"))
     .outerjoin(MembershipRow, MembershipRow.organization_id == OrganizationRow.id)
+    .outerjoin(PrimaryContactRow, PrimaryContactRow.organization_id == OrganizationRow.id)
     .where(OrganizationRow.id == bindparam("organization_id"))
 )  # fmt: skip
 _CHECKLIST = select(
     ChecklistEntryRow.step, ChecklistEntryRow.state, ChecklistEntryRow.by_user,
     ChecklistEntryRow.at,
 ).where(ChecklistEntryRow.organization_id == bindparam("organization_id"))  # fmt: skip
+
+
+def _stored_state(
+    step: Step, contact_email: str | None, verification: str | None
+) -> StepState | None:
+    """What the stored primary contact says of ``step`` (None: the contact says nothing of it).
+
+    The profile is given once its contact is stored, and the contact's check stands where the
+    contact row says: the checklist's record of these two steps only adds who and when, so the
+    status card, the journeys and the verification read the same facts.
+    """
+    if step is Step.LEGAL_PROFILE:
+        return StepState.DONE if contact_email else StepState.PENDING
+    if step is Step.CONTACT_VERIFICATION:
+        if not contact_email:
+            return StepState.PENDING
+        return StepState.DONE if verification == CONTACT_VERIFIED else StepState.WAITING
+    return None
+
+
+def _item(step: Step, recorded: Any, stored: StepState | None) -> ChecklistItem:
+    """The checklist's record of ``step`` (a row, or None), overruled by the stored facts."""
+    state = StepState(recorded.state) if recorded is not None else StepState.PENDING
+    if stored is not None and stored is not state:
+        return ChecklistItem(step=step, state=stored)  # who and when are not known
+    if recorded is None:
+        return ChecklistItem(step=step, state=state)
+    return ChecklistItem(step=step, state=state, by=recorded.by_user, at=recorded.at)
+
+
+def checklist(
+    recorded: Mapping[str, Any], contact_email: str | None, verification: str | None
+) -> list[ChecklistItem]:
+    """The journey's steps as they stand: the checklist's rows by step (``step``, ``state``,
+    ``by_user``, ``at``), with the two profile steps as the stored primary contact says."""
+    return [
+        _item(step, recorded.get(step.value), _stored_state(step, contact_email, verification))
+        for step in Step
+    ]
 
 
 def _view(row: _MembershipFields, today: date) -> MembershipView:
@@ -302,21 +346,12 @@ class MembershipService:
         if found is None:
             raise NotFound(f"organization {organization_id!r}")
         entries = {row.step: row for row in await rows(unit, _CHECKLIST, parameters)}
-        checklist = [
-            ChecklistItem(
-                step=step, state=StepState(entries[step].state), by=entries[step].by_user,
-                at=entries[step].at,
-            )
-            if step in entries
-            else ChecklistItem(step=step, state=StepState.PENDING)
-            for step in Step
-        ]  # fmt: skip
         return OrganizationStatus(
             organization_id=found.id,
             legal_name=found.legal_name,
             tenant_id=found.tenant_id,
             membership=_view(found, self._clock.today()) if found.mpn_id is not None else None,
-            checklist=checklist,
+            checklist=checklist(entries, found.contact_email, found.contact_verification),
         )
 
     async def profile_values(self, organization_id: str) -> dict[str, str]:
@@ -369,7 +404,7 @@ class MembershipService:
                 profile.contact_email, profile.contact_phone, now,
             )  # fmt: skip
             await self._mark(unit, organization_id, Step.LEGAL_PROFILE, StepState.DONE, by)
-            if contact.verification != "verified":
+            if contact.verification != CONTACT_VERIFIED:
                 await self._mark(
                     unit, organization_id, Step.CONTACT_VERIFICATION, StepState.WAITING, by
                 )

@@ -74,8 +74,9 @@ from services.handoff import TicketStatus
 from services.handoff_tables import HandoffTicketRow
 from services.i18n import Locale, normalize_locale
 from services.leases import claim_next, rowcount
-from services.membership import Source, Step, StepState
+from services.membership import Source, Step, StepState, checklist
 from services.outbox import EmailKind, enqueue
+from services.profile import person_name
 from services.tables import (
     ChecklistEntryRow,
     ConversationReferenceRow,
@@ -812,7 +813,7 @@ class ReminderRunner:
                 else:
                     chosen[CONTACT_PREFIX + address] = Recipient(
                         id=CONTACT_PREFIX + address,
-                        name=f"{contact.first_name} {contact.last_name}".strip(),
+                        name=person_name(contact.first_name, contact.last_name),
                         email=contact.email,
                         locale=self._default_locale,
                         timezone=self._default_timezone,
@@ -948,14 +949,18 @@ class ReminderRunner:
             return window
         if recipient.reference is not None and await _with_a_person(session, recipient.id):
             return now + HANDOFF_HOLD
-        steps = {
-            row.step: row.state
-            for row in await session.execute(
-                select(ChecklistEntryRow.step, ChecklistEntryRow.state).where(
+        recorded = {
+            row.step: row
+            for row in await session.scalars(
+                select(ChecklistEntryRow).where(
                     ChecklistEntryRow.organization_id == claim.organization_id
                 )
             )
         }
+        contact = await session.get(PrimaryContactRow, claim.organization_id)
+        steps = checklist(
+            recorded, contact.email if contact else None, contact.verification if contact else None
+        )
         legacy = found.source == Source.LEGACY
         days_left = (claim.term - self._clock.today()).days
         return DueReminder(
@@ -969,7 +974,7 @@ class ReminderRunner:
             days_left=days_left,
             legacy=legacy,
             view_only=legacy and days_left < 0,
-            pending_steps=[step for step in Step if steps.get(step.value) != StepState.DONE],
+            pending_steps=[item.step for item in steps if item.state is not StepState.DONE],
         )
 
     async def _send_email(

@@ -8,17 +8,27 @@ optional ``.env`` file; ``os.environ`` is read nowhere else in the code base.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.identity import DEMO_DIRECTORY
 
-__all__ = ["AppType", "MailTransport", "Settings", "SmtpSecurity", "is_loopback"]
+__all__ = ["AppType", "MailTransport", "Settings", "SmtpSecurity", "is_loopback", "service_url"]
+
+_WILDCARDS = frozenset({"", "0.0.0.0", "::", "[::]"})  # listen everywhere: not an address
 
 
 class AppType(StrEnum):
@@ -43,6 +53,19 @@ class SmtpSecurity(StrEnum):
     NONE = "none"
     STARTTLS = "starttls"  # plain connect, then upgrade (usually port 587)
     TLS = "tls"  # TLS from the first byte (usually port 465)
+
+
+def service_url(host: str, port: int) -> str:
+    """``http://HOST:PORT``, where a server listening on ``host`` and ``port`` is reached.
+
+    A wildcard address (``0.0.0.0``, ``::``) is no place to reach: this machine's name stands
+    for it, the best guess from here (``PUBLIC_BASE_URL`` says better, and ``serve`` says so).
+    """
+    if host in _WILDCARDS:
+        host = socket.getfqdn()
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}" if port == 80 else f"http://{host}:{port}"
 
 
 def is_loopback(host: str) -> bool:
@@ -124,9 +147,11 @@ class Settings(BaseSettings):
     )
 
     public_base_url: str = Field(
-        default="http://127.0.0.1:3978",
+        default="",
+        validate_default=True,
         validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
-        description="Where people reach this service from outside: links in emails start here.",
+        description="Where people reach this service from outside: links in emails start here "
+        "(default: http://HOST:PORT, with this machine's name for a wildcard HOST).",
     )
     mail_transport: MailTransport = Field(
         default=MailTransport.OUTBOX,
@@ -364,6 +389,13 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("HELP_DESK_LOCALE", "help_desk_locale"),
         description="The language of the ticket cards in the help-desk channel.",
     )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _default_public_base_url(cls, value: str, info: ValidationInfo) -> str:
+        if value:
+            return value
+        return service_url(str(info.data.get("host", "")), int(info.data.get("port", 0)))
 
     @field_validator("reminder_thresholds", mode="before")
     @classmethod

@@ -198,11 +198,35 @@ async def test_a_tenant_is_asked_for_and_the_organizations_own_is_one_click_away
     await open_benefits(chat, "Activate and manage benefits")
     asked = await chat.click("Activate: Azure credits")
     wrong = await chat.say("my tenant")
-    done = await chat.click("7f3c2a10-0000-4000-8000-000000c0de02")
+    done = await chat.click("Our tenant: Northwind Traders (northwind.example)")
 
-    assert asked[0].text.startswith("Which Microsoft Entra tenant should Azure credits go to?")
+    assert asked[0].buttons == ["Our tenant: Northwind Traders (northwind.example)"]
+    assert asked[0].text.startswith(
+        "Which Microsoft Entra ID (formerly Azure AD) tenant should Azure credits go to?"
+    )
     assert wrong[0].text.startswith("That is not a tenant ID or an onmicrosoft.com domain.")
     assert done[0].text.startswith("Azure credits is active: activated by Ana Silva")
+    benefit = next(
+        b for b in await journey_services.benefits.benefits("northwind")
+        if b.spec.id == "azure_credit"
+    )  # fmt: skip
+    assert benefit.detail == "7f3c2a10-0000-4000-8000-000000c0de02"
+
+
+async def test_the_tenant_button_is_named_in_the_language_of_the_moment_and_can_be_typed(
+    storage, journey_services
+):
+    await paid_order(journey_services, "action_pack")
+    chat = chat_as(storage, journey_services, "kenji.sato", "zh-TW")
+
+    await open_benefits(chat, "啟用及管理權益")
+    asked = await chat.click("啟用：Azure 點數")
+    switched = await chat.say("English")
+    done = await chat.say("我們的租用戶：Northwind Traders（northwind.example）")
+
+    assert asked[0].buttons == ["我們的租用戶：Northwind Traders（northwind.example）"]
+    assert switched[-1].buttons == ["Our tenant: Northwind Traders (northwind.example)"]
+    assert done[0].text.startswith("Azure credits is active")
     benefit = next(
         b for b in await journey_services.benefits.benefits("northwind")
         if b.spec.id == "azure_credit"
@@ -382,3 +406,14 @@ async def test_the_roles_are_explained_with_how_to_assign_them(storage, journey_
     assert replies[0].text.startswith("**合作夥伴中心的角色**")
     for role in ("全域管理員", "帳戶管理員", "系統管理代理人", "MPN 合作夥伴管理員", "轉介管理員"):
         assert role in replies[0].text
+
+
+async def test_the_roles_in_chinese_name_competencies_as_the_partner_center_page_does(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, "kenji.sato", "zh-TW")
+
+    replies = await open_benefits(chat, "新增使用者及權限")
+
+    assert "管理會員資格：專長認證、權益及行動寶盒" in replies[0].text
+    assert "能力認證" not in replies[0].text

@@ -145,6 +145,49 @@ async def test_cancelling_withdraws_the_request(storage, services, handoffs):
     assert await handoffs.queue() == []
 
 
+async def test_typing_cancel_while_a_request_waits_asks_whether_to_withdraw_it_too(
+    storage, services, handoffs
+):
+    chat = chat_as(storage, services, "ana.silva")
+    await chat.say("renew")
+    await chat.say("talk to a person")
+
+    asked = await chat.say("cancel")
+    withdrawn = await chat.say("yes")
+    again = await chat.say("cancel")  # no request now: as always
+
+    ticket = await handoffs.get(1)
+    assert asked[0].text == "OK, I've stopped that. Anything you saved is kept."
+    assert asked[1].text == (
+        f"You are also waiting for a person (request {ticket.number}). Withdraw that request?"
+    )
+    assert asked[1].buttons == ["Yes, withdraw it", "No, keep it"]
+    assert withdrawn[0].text == f"OK, I've withdrawn your request {ticket.number}."
+    assert withdrawn[-1].text.startswith("What would you like to do?")
+    assert ticket.status is TicketStatus.ABANDONED
+    assert [r.text for r in again][:1] == ["OK, I've stopped that. Anything you saved is kept."]
+    assert again[-1].text.startswith("What would you like to do?")
+
+
+async def test_typing_cancel_in_chinese_and_keeping_the_request_leaves_it_in_the_queue(
+    storage, services, handoffs
+):
+    chat = chat_as(storage, services, "ana.silva", "zh-TW")
+    await chat.say("真人客服")
+
+    asked = await chat.say("取消")
+    unclear = await chat.say("嗯")
+    kept = await chat.say("不要")
+
+    [ticket] = await handoffs.queue()
+    assert asked[-1].text == f"您也正在等候真人客服（申請 {ticket.number}）。要撤回這項申請嗎？"
+    assert asked[-1].buttons == ["是，撤回申請", "否，保留申請"]
+    assert unclear[-1].buttons == ["是，撤回申請", "否，保留申請"]  # asked again
+    assert kept[0].text == f"好的，您的申請 {ticket.number} 仍在佇列中。"
+    assert kept[-1].text.startswith("您想做什麼呢？")
+    assert ticket.status is TicketStatus.OPEN
+
+
 async def test_the_rating_after_the_help_is_kept_and_a_wrong_one_is_refused(
     storage, services, handoffs
 ):

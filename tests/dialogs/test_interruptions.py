@@ -5,7 +5,8 @@ journeys run inside other journeys included (renew → create the account → th
 the agreement), and replays the path to it on a fresh copy of the demo in English and in
 Traditional Chinese. There the user types each interruption, in either language's words:
 
-* help and a person: the answer, then the same question again, nothing lost;
+* help, a person, a greeting and thanks: the answer, then the same question again, nothing
+  lost (never "I didn't understand");
 * the other language: the switch is said, the same question comes in the new language, and
   the next turns stay in it; "language" offers both, and picking one switches back;
 * cancel and start over: the journey stops (saved work kept) and the menu comes.
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 import pytest
 from botbuilder.core import MemoryStorage
 
-from dialogs.interruptible_dialog import HELP_TEXT
+from dialogs.interruptible_dialog import GREETED, HELP_TEXT, THANKED
 from services.clock import FixedClock
 from services.i18n import Locale, translator
 from tests.support.chat import Chat, Reply
@@ -32,12 +33,15 @@ OTHER = {EN: ZH, ZH: EN}
 WORDS = {  # what a user types, in English and in Chinese
     "help": ("help", "說明"),
     "person": ("talk to a person", "真人客服"),
+    "greeting": ("hello", "你好"),
+    "thanks": ("thank you", "謝謝"),
     "cancel": ("cancel", "取消"),
     "start over": ("start over", "重新開始"),
     "language": ("language", "語言"),
     EN: ("English", "英文"),
     ZH: ("Chinese", "中文"),
 }
+ANSWERS = {"help": HELP_TEXT, "greeting": GREETED, "thanks": THANKED}  # never "didn't catch"
 NAMES = {EN: "English", ZH: "繁體中文"}  # each language named in its own words, on its button
 SWITCHED = "OK, I'll speak English from now on."  # each catalog says it in its own language
 STOPPED = "OK, I've stopped that. Anything you saved is kept."
@@ -82,13 +86,14 @@ async def _interrupt_and_go_on(
     other = OTHER[locale]
     async with demo.session(path, locale) as session:
         waiting = session.waiting()
-        for kind in ("help", "person"):
+        for kind in ("help", "person", "greeting", "thanks"):
             for word in WORDS[kind]:
                 replies = await session.do_say(word)
+                answer = ANSWERS.get(kind)
                 findings.check(
                     _no_apology(replies) and _asked_again(replies, questions[locale])
                     and session.waiting() == waiting
-                    and (kind != "help" or replies[0].text == say(locale, HELP_TEXT)),
+                    and (answer is None or replies[0].text == say(locale, answer)),
                     path, locale, f"{word!r}: the answer, then the same question", replies,
                 )  # fmt: skip
         for word in WORDS[other]:

@@ -12,10 +12,14 @@ from datetime import date
 
 import pytest
 from botbuilder.core import MemoryStorage
+from sqlalchemy import update
 
+from services import db
 from services.contact_verification import DeliveryState
 from services.membership import Actor, Source, Step, StepState
 from services.profile import LegalProfile
+from services.tables import MembershipRow
+from services.unit_of_work import UnitOfWorkFactory
 from tests.support.chat import Chat
 
 TODAY = date(2026, 11, 24)
@@ -37,7 +41,7 @@ async def test_status_shows_an_expired_legacy_record_as_view_only_with_the_next_
 
     card = replies[0]
     assert "Contoso Taiwan Ltd." in card.text
-    assert "Silver competency, MPN ID 4100001: expires on 2026-10-25." in card.text
+    assert "Silver competency, MPN ID 4100001: expired on 2026-10-25." in card.text
     assert "Expired 30 days ago." in card.text
     assert "view-only" in card.text
     assert "⬜ Sign in as a global administrator" in card.text
@@ -191,7 +195,9 @@ async def test_an_organization_without_a_tenant_is_told_to_create_one(storage, j
 
     replies = await chat.say("next")
 
-    assert replies[0].text.startswith("Fabrikam Design Co. has no Microsoft Entra ID tenant yet.")
+    assert replies[0].text.startswith(
+        "Fabrikam Design Co. has no Microsoft Entra ID (formerly Azure AD) tenant yet."
+    )
 
 
 GOOD_PROFILE = {
@@ -325,12 +331,10 @@ async def test_changing_an_existing_profile_shows_the_changes_and_warns_of_a_new
 ):
     chat = await _at_the_profile_form(storage, journey_services)
     await chat.submit(GOOD_PROFILE)
-    await journey_services.membership.mark_step(
-        "contoso", Step.LEGAL_PROFILE, StepState.PENDING, Actor(id="t", name="test")
-    )
     again = chat_as(storage, journey_services, "mei.lin")
     await again.say("cancel")
-    await again.say("create account")
+    await again.say("Verify the primary contact")
+    await again.click("Change the primary contact")
 
     replies = await again.submit({**GOOD_PROFILE, "legal_name": "Contoso Taiwan Co., Ltd."})
 
@@ -391,6 +395,19 @@ async def test_an_accepted_agreement_is_not_asked_again(storage, journey_service
     )
 
 
+async def test_check_again_in_english_says_a_new_check_was_made(storage, journey_services):
+    chat = chat_as(storage, journey_services, "olivia.wang")
+    await chat.say("Check the admin agent role")
+
+    again = await chat.click("Check again")
+
+    assert again[0].text == (
+        "I looked your role up again just now (check 2): you are still not in the Admin agent "
+        "group."
+    )
+    assert again[-1].buttons == ["Check again", "Later"]
+
+
 async def test_an_admin_agent_completes_the_step_at_once(storage, journey_services):
     replies = await chat_as(storage, journey_services, "ana.silva", "zh-TW").say(
         "檢查系統管理代理人角色"
@@ -447,7 +464,9 @@ async def test_before_you_begin_gives_advice_for_each_missing_prerequisite_then_
     await chat.click("是")
     summary = await chat.say("是")
 
-    assert first[0].text.startswith("您是否有貴組織 Microsoft Entra ID 租用戶的全域管理員認證？")
+    assert first[0].text.startswith(
+        "您是否有貴組織 Microsoft Entra ID（前稱 Azure AD）租用戶的全域管理員認證？"
+    )
     assert first[0].buttons == ["是", "否"]
     assert no_admin[0].text.startswith("還沒有租用戶？")
     assert "林美玲 Mei Lin" in no_admin[0].text
@@ -476,11 +495,17 @@ async def test_someone_outside_the_admin_agent_group_gets_the_steps_and_can_chec
 
     steps = await chat.say("檢查系統管理代理人角色")
     again = await chat.click("再檢查一次")
+    third = await chat.say("再檢查一次")
     later = await chat.click("稍後")
 
     assert steps[0].text.startswith("您尚未加入系統管理代理人群組")
     assert "[帳戶設定] > [使用者管理]" in steps[0].text
-    assert again[0].buttons == ["再檢查一次", "稍後"]
+    # Each check says that it was made, so that "Check again" never just repeats itself.
+    assert (
+        again[0].text == "我剛剛又查了一次您的角色（第 2 次查詢）：您仍不在系統管理代理人群組中。"
+    )
+    assert third[0].text.startswith("我剛剛又查了一次您的角色（第 3 次查詢）")
+    assert again[-1].buttons == ["再檢查一次", "稍後"]
     assert later[0].text.startswith("好的。此步驟會維持待處理")
     status = await journey_services.membership.status("fabrikam")
     assert status.checklist[4].state is StepState.PENDING
@@ -565,3 +590,123 @@ async def test_the_status_cards_button_continues_the_next_step(storage, journey_
 
     assert replies[0].text.startswith("建立合作夥伴中心帳戶需要幾分鐘")
     assert replies[0].buttons == ["下一步", "先確認需要準備什麼", "現在不要"]
+
+
+def _input_ids(card: dict) -> list[str]:
+    return [item["id"] for item in card["body"] if item.get("type", "").startswith("Input.")]
+
+
+async def test_the_chinese_form_asks_the_family_name_first_and_the_english_one_the_given_name(
+    storage, journey_services
+):
+    chinese = await _at_the_profile_form(storage, journey_services, "zh-TW")
+    form = (await chinese.say("說明"))[-1].card  # the form, shown again
+    english = (await chinese.say("English"))[-1].card
+
+    names = ["contact_last_name", "contact_first_name"]
+    assert [i for i in _input_ids(form) if i in names] == names
+    assert _field(form, "contact_last_name")["label"] == "主要連絡人的姓氏"
+    assert [i for i in _input_ids(english) if i in names] == names[::-1]
+
+
+async def test_a_chinese_name_reads_family_name_first_without_a_space_in_either_language(
+    storage, journey_services
+):
+    chinese = await _at_the_profile_form(storage, journey_services, "zh-TW")
+    name = {"contact_last_name": "林", "contact_first_name": "美玲"}
+
+    registered = await chinese.submit({**GOOD_PROFILE, **name})
+    await chinese.say("cancel")
+    await chinese.say("English")
+    await chinese.say("Verify the primary contact")
+    await chinese.click("Change the primary contact")
+    await chinese.submit({**GOOD_PROFILE, **name, "contact_phone": "02 2345 6780"})
+    saved = await chinese.say("Save and register")
+
+    assert registered[0].text.startswith(
+        "已註冊。我們會寄電子郵件請 林美玲（mei.lin@contoso.example）"
+    )
+    assert saved[0].text.startswith(
+        "Registered. An email will ask 林美玲 (mei.lin@contoso.example)"
+    )
+
+
+async def test_the_chinese_form_offers_countries_only_in_stroke_order(storage, journey_services):
+    chat = await _at_the_profile_form(storage, journey_services, "zh-TW")
+    form = (await chat.say("說明"))[-1].card
+
+    choices = [choice["title"] for choice in _field(form, "country")["choices"]]
+    refused = await chat.submit({**GOOD_PROFILE, "country": "XK"})
+
+    assert choices[:3] == ["千里達及托巴哥 (TT)", "土耳其 (TR)", "土克斯及開科斯群島 (TC)"]
+    assert len(choices) == 249 and not any(c.endswith(("(XA)", "(XB)", "(XK)")) for c in choices)
+    assert _error_after(refused[0].card, "country") == "請從清單中選擇國家或地區。"
+
+
+async def test_an_expiry_in_the_past_is_said_as_past_on_the_card_and_in_the_renewal_question(
+    storage, journey_services, sqlite_url
+):
+    engine = db.create_engine(sqlite_url)
+    async with UnitOfWorkFactory(engine)() as unit:  # Northwind's expired 3 days ago
+        await unit.session.execute(
+            update(MembershipRow)
+            .where(MembershipRow.organization_id == "northwind")
+            .values(expiry_date=date(2026, 11, 21))
+        )
+        await unit.commit()
+    await engine.dispose()
+    chinese = chat_as(storage, journey_services, "kenji.sato", "zh-TW")
+    english = chat_as(storage, journey_services, "ana.silva")
+
+    card = await chinese.say("會員狀態")
+    question = await english.say("renew")
+    contoso = await chat_as(storage, journey_services, "mei.lin", "zh-TW").say("會員狀態")
+
+    assert "Microsoft 行動寶盒訂閱，MPN ID 4100003：已於 2026-11-21 到期。" in card[0].text
+    assert "It expired on 2026-11-21. The subscription costs HKD 4,150 a year" in question[0].text
+    assert "銀級專長認證，MPN ID 4100001：已於 2026-10-25 到期。" in contoso[0].text
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("en-US", "Only a global administrator of your tenant can go on with “Create the Partner "
+                  "Center account”: 林美玲 Mei Lin. Ask one of them to open this chat."),
+        ("zh-TW", "只有貴租用戶的全域管理員才能繼續「建立合作夥伴中心帳戶」：林美玲 Mei Lin。"
+                  "請其中一位開啟此對話。"),
+    ],
+)  # fmt: skip
+async def test_the_status_card_names_the_global_admins_instead_of_a_journey_david_cannot_do(
+    storage, journey_services, locale, said
+):
+    replies = await chat_as(storage, journey_services, "david.chen", locale).say("status")
+
+    assert replies[0].buttons == []
+    assert replies[0].text.endswith(said)
+
+
+async def test_a_global_admin_still_gets_the_continue_button(storage, journey_services):
+    replies = await chat_as(storage, journey_services, "mei.lin").say("status")
+
+    assert replies[0].buttons == ["Continue: Create the Partner Center account"]
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "named"),
+    [
+        ("en-US", "Azure AD", "Microsoft Entra ID (formerly Azure AD) tenant"),
+        ("en-US", "sign in to azure active directory", "Microsoft Entra ID (formerly Azure AD)"),
+        ("zh-TW", "我要登入 Azure AD", "Microsoft Entra ID（前稱 Azure AD）租用戶"),
+        ("zh-TW", "建立新的租用戶", "Microsoft Entra ID（前稱 Azure AD）租用戶"),
+    ],
+)
+async def test_azure_ad_typed_at_the_menu_is_taken_as_microsoft_entra_id_sign_in(
+    storage, journey_services, locale, typed, named
+):
+    chat = chat_as(storage, journey_services, "mei.lin", locale)
+    await chat.join()
+
+    replies = await chat.say(typed)
+
+    assert named in replies[0].text  # the account journey, whose first step is signing in
+    assert replies[0].buttons[0] in ("Next", "下一步")

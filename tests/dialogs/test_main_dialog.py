@@ -321,3 +321,44 @@ async def test_a_first_message_that_says_nothing_in_particular_gets_the_welcome(
 
     assert replies[0].text.startswith("Hello!")
     assert replies[1].buttons == MENU_EN
+
+
+@pytest.mark.parametrize(
+    ("locale", "words", "menu"),
+    [("en-US", ("purple", "elephant"), MENU_EN), ("zh-TW", ("紫色", "大象"), MENU_ZH)],
+)
+async def test_two_misunderstood_answers_at_the_menu_show_one_talk_to_a_person_button(
+    journey_services, storage, locale, words, menu
+):
+    chat = Chat(storage, journey_services, locale=locale)
+    await chat.join()
+
+    await chat.say(words[0])
+    second = await chat.say(words[1])
+
+    assert second[-1].buttons == menu  # the menu's own "Talk to a person", once
+    person = next(a for a in second[-1].actions if a["title"] == menu[7])
+    assert person["data"]["reason"] == "validation"  # it says why a person was offered
+
+
+@pytest.mark.parametrize(
+    ("locale", "words", "answers", "menu"),
+    [
+        ("en-US", ("hi", "Thanks!"), ("Hello! Here is where we are:",
+                                      "You're welcome! Here is where we are:"), MENU_EN),
+        ("zh-TW", ("哈囉", "感謝"), ("您好！我們剛才進行到這裡：",
+                                     "不客氣！我們剛才進行到這裡："), MENU_ZH),
+    ],
+)  # fmt: skip
+async def test_greetings_and_thanks_are_answered_in_kind_and_the_menu_comes_again(
+    journey_services, storage, locale, words, answers, menu
+):
+    chat = Chat(storage, journey_services, locale=locale)
+    await chat.join()
+
+    greeted = await chat.say(words[0])
+    thanked = await chat.say(words[1])
+
+    for replies, answer in zip((greeted, thanked), answers, strict=True):
+        assert replies[0].text == answer
+        assert replies[-1].buttons == menu and "Talk to a person" not in replies[-1].text

@@ -128,7 +128,9 @@ async def test_a_refused_sign_in_says_what_to_do_and_shows_nothing_of_the_organi
 
     replies = await chat.say("Membership status")
 
-    assert replies[0].text.startswith("Microsoft Entra ID did not accept the sign-in")
+    assert replies[0].text.startswith(
+        "Microsoft Entra ID (formerly Azure AD) did not accept the sign-in"
+    )
     assert all("Contoso" not in reply.text for reply in replies)
     assert replies[-1].text.startswith("What would you like to do?")  # back at the menu
 

@@ -7,6 +7,7 @@ outbox until a test runs the outbox sender with a fake mailer.
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,12 +16,14 @@ from sqlalchemy import func, select
 
 from services import db
 from services.contact_verification import TokenState
+from services.demo_data import DEMO_ORGANIZATIONS, load_demo
 from services.mailer import FakeMailer
-from services.membership import Actor, Step, StepState
+from services.membership import Actor
 from services.outbox import OutboxSender, read_message
 from services.profile import LegalProfile
 from services.tables import EmailOutboxRow
 from services.unit_of_work import UnitOfWorkFactory
+from tests.conftest import journey_services_on
 from tests.support.chat import Chat
 
 MEI = Actor(id="mei.lin", name="林美玲 Mei Lin")
@@ -296,7 +299,10 @@ async def test_a_contact_who_confirmed_is_shown_as_confirmed(storage, journey_se
 async def test_without_a_contact_a_signed_in_admin_is_offered_the_profile_form(
     storage, journey_services
 ):
-    chat = chat_as(storage, journey_services, user="ana.silva")
+    await journey_services.membership.create_partner_center_account(
+        "contoso", CONTOSO_TENANT, MEI, ("contoso.example",)
+    )
+    chat = chat_as(storage, journey_services)
 
     question = await chat.say("Verify the primary contact")
     form = await chat.click("Give the profile now")
@@ -319,17 +325,16 @@ async def test_without_a_contact_or_a_partner_center_account_the_account_journey
     assert replies[0].buttons == ["下一步", "先確認需要準備什麼", "現在不要"]
 
 
-async def test_saving_the_profile_of_a_contact_who_confirmed_says_nothing_more_is_needed(
+async def test_saving_the_profile_of_a_contact_who_confirmed_meanwhile_says_nothing_more_is_needed(
     storage, journey_services, units
 ):
     await register(journey_services)
-    await journey_services.verification.confirm(await latest_token(units))
-    await journey_services.membership.mark_step(
-        "contoso", Step.LEGAL_PROFILE, StepState.PENDING, MEI
-    )
     chat = chat_as(storage, journey_services)
-    await chat.say("create account")
+    await chat.say("Verify the primary contact")
+    await chat.click("Change the primary contact")
     await chat.submit({"action": "submit_profile", **PROFILE, "contact_phone": "02 2345 6780"})
+    # The contact confirms while the form's changes wait to be saved.
+    await journey_services.verification.confirm(await latest_token(units))
 
     replies = await chat.say("Save and register")
 
@@ -396,3 +401,112 @@ async def test_the_status_card_in_chinese_shows_the_last_email_in_the_users_zone
     assert replies[0].text.endswith(
         "寄給 m***@contoso.example 的上一封電子郵件：已於 2026-11-24 17:00 Asia/Taipei 寄出"
     )
+
+
+# One truth about an organization (issue 20, section 4): the status card, "Verify the primary
+# contact" and the account journey read the same stored profile and contact.
+
+NORTHWIND_CONTACT = "a***@northwind.example"
+
+
+async def test_ana_sees_the_same_contact_on_the_status_card_and_in_its_journey(
+    storage, journey_services
+):
+    chat = chat_as(storage, journey_services, user="ana.silva")
+
+    card = await chat.say("Membership status")
+    journey = await chat.click("Continue: Verify the primary contact")
+    sent = await chat.click("Send the email")
+    after = await chat.say("Membership status")
+
+    assert (
+        "✅ Legal business profile and primary contact\n\n⏳ Primary contact's email confirmed"
+        in card[0].text
+    )
+    assert journey[0].text == (
+        f"Primary contact: {NORTHWIND_CONTACT}. They have not confirmed yet.\n\n"
+        "No email has gone to them yet.\n\n"
+        "Emails you can still send this hour: 3 (at most 3 an hour and 10 a day)."
+    )
+    assert journey[1].buttons == [
+        "Send the email", "Change the primary contact", "Back to the menu"
+    ]  # fmt: skip
+    assert sent[0].text == f"An email is on its way to {NORTHWIND_CONTACT}."
+    assert after[0].text.endswith(f"Last email to {NORTHWIND_CONTACT}: waiting to be sent")
+
+
+async def test_kenji_in_chinese_sends_northwinds_first_email_by_typing_it(
+    storage, journey_services, units
+):
+    chat = chat_as(storage, journey_services, user="kenji.sato", locale="zh-TW")
+
+    journey = await chat.say("驗證主要連絡人")
+    sent = await chat.say("寄出電子郵件")
+    again = await chat.say("驗證主要連絡人")
+
+    assert journey[0].text.startswith(f"主要連絡人：{NORTHWIND_CONTACT}。對方尚未確認。")
+    assert "尚未寄送任何電子郵件給對方。" in journey[0].text
+    assert journey[1].buttons == ["寄出電子郵件", "變更主要連絡人", "回到主選單"]
+    assert sent[0].text == f"電子郵件正寄往 {NORTHWIND_CONTACT}。"
+    assert again[1].buttons == ["再寄一次電子郵件", "變更主要連絡人", "回到主選單"]
+    email = await latest_email(units)
+    assert email["To"].addresses[0].addr_spec == "ana.silva@northwind.example"
+
+
+async def test_changing_northwinds_contact_opens_the_stored_profile_and_emails_the_new_one(
+    storage, journey_services, units
+):
+    chat = chat_as(storage, journey_services, user="ana.silva")
+    await chat.say("Verify the primary contact")
+
+    form = await chat.click("Change the primary contact")
+    values = {item["id"]: item.get("value") for item in form[0].card["body"] if "id" in item}
+    changes = await chat.click(
+        "Register now", {**values, "contact_first_name": "Kenji", "contact_last_name": "Sato",
+                         "contact_email": "kenji.sato@northwind.example"}
+    )  # fmt: skip
+    saved = await chat.click("Save and register")
+
+    assert values["legal_name"] == "Northwind Traders Inc."
+    assert values["contact_email"] == "ana.silva@northwind.example"
+    assert changes[0].text.startswith("These will change:")
+    assert saved[0].text.startswith(
+        "Registered. An email will ask Kenji Sato (kenji.sato@northwind.example)"
+    )
+    email = await latest_email(units)
+    assert email["To"].addresses[0].addr_spec == "kenji.sato@northwind.example"
+
+
+async def test_a_database_of_the_previous_release_without_northwinds_contact_reads_sensibly(
+    storage, tmp_path, clock
+):
+    # The previous release's demo marked Northwind's profile done but stored no contact.
+    demo = json.loads(DEMO_ORGANIZATIONS.read_text(encoding="utf-8"))
+    for organization in demo["organizations"]:
+        organization.pop("primary_contact", None)
+        organization.pop("verified_domains", None)
+    previous = tmp_path / "organizations.json"
+    previous.write_text(json.dumps(demo), encoding="utf-8")
+    url = f"sqlite:///{tmp_path / 'previous.db'}"
+    await db.upgrade_async(url)
+    engine = db.create_engine(url)
+    try:
+        units = UnitOfWorkFactory(engine)
+        await load_demo(units, clock, path=previous)
+        services = journey_services_on(units, clock)
+        chat = chat_as(storage, services, user="ana.silva")
+
+        card = await chat.say("Membership status")
+        journey = await chat.say("Verify the primary contact")
+        form = await chat.click("Give the profile now")
+    finally:
+        await engine.dispose()
+
+    assert (
+        "⬜ Legal business profile and primary contact\n\n⬜ Primary contact's email confirmed"
+        in card[0].text
+    )
+    assert card[0].buttons == ["Continue: Create the Partner Center account"]
+    assert journey[0].text.startswith("The legal business profile and its primary contact come")
+    values = {item["id"]: item.get("value") for item in form[0].card["body"] if "id" in item}
+    assert values["legal_name"] == "Northwind Traders Inc." and values["contact_email"] == ""

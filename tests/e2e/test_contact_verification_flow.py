@@ -29,6 +29,7 @@ from tests.conftest import free_port, make_settings
 from tests.support.chat import card_parts
 from tests.support.connector import ConnectorStandIn, connector_stand_in
 from tests.support.smtp import SmtpSink, smtp_server
+from tests.support.teams import Teams
 
 PROFILE = {
     "action": "submit_profile",
@@ -245,3 +246,31 @@ async def test_while_the_mail_server_is_down_the_user_sees_it_pending_and_it_goe
             assert sent.sent_at is not None
         finally:
             await engine.dispose()
+
+
+async def test_without_a_public_url_the_emailed_link_reaches_the_port_the_service_runs_on(
+    database, http, tmp_path
+):
+    port, smtp_port = free_port(), free_port()
+    settings = make_settings(
+        database, port=port, mail_transport="smtp", smtp_host="127.0.0.1", smtp_port=smtp_port,
+        smtp_security="none", outbox_poll_seconds=0.2, outbox_dir=tmp_path / "outbox",
+    )  # fmt: skip
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        with smtp_server(smtp_port) as sink:
+            async with connector_stand_in() as connector:
+                ana = Teams(http, f"http://127.0.0.1:{port}", "ana.silva", connector.url)
+                journey = await ana.send("Verify the primary contact")
+                await ana.click_in(journey, "Send the email")
+                link = _link(await _email(sink), f"http://127.0.0.1:{port}")
+                async with http.get(link) as page:
+                    status, body = page.status, await page.text()
+    finally:
+        await runner.cleanup()
+
+    assert settings.public_base_url == f"http://127.0.0.1:{port}" != "http://127.0.0.1:3978"
+    assert status == 200
+    assert "Confirm that you are the primary contact of Northwind Traders Inc." in body

@@ -509,3 +509,35 @@ async def test_a_reminder_falling_due_while_a_person_helps_arrives_once_the_chat
     resumed = next(i for i, said in enumerate(after) if said.startswith(RENEW_QUESTION))
     reminded = [i for i, said in enumerate(after) if "Renewal reminder: Northwind" in said]
     assert len(reminded) == 1 and reminded[0] > resumed
+
+
+async def test_a_request_made_before_there_was_a_help_desk_reaches_it_once_one_is_set(
+    http, serve_app, sqlite_url, units
+):
+    base_url = await serve_app(make_settings(sqlite_url, help_desk_interval_seconds=0.2))
+    async with connector_stand_in() as connector:
+        ana = Teams(http, base_url, "ana.silva", connector.url)
+        asked = await ana.send("Talk to a person")
+        ticket = await _ticket_of(units, "ana.silva")
+        desk = HelpDesk(http, base_url, connector)
+        await desk.install()
+        done = await asyncio.to_thread(_set_help_desk, sqlite_url, "set", desk.team)
+        await connector.wait_until(
+            lambda: any(
+                "reached the help desk" in t for t in _in(connector, ana.conversation["id"])
+            )
+        )
+        posted = await _ticket_of(units, "ana.silva")
+        told = _in(connector, ana.conversation["id"])
+        claimed = await desk.click(posted, AGENT, "Claim")
+
+    assert "no help-desk channel is set up yet" in texts(asked)
+    assert "1 request(s) for a person made before" in done.stdout
+    assert ticket.channel_message_id is None and posted.channel_message_id is not None
+    assert posted.thread_id == f"{desk.team};messageid={posted.channel_message_id}"
+    assert "Ana Silva" in desk.card_text(posted)
+    assert told[-1] == (
+        f"Your request {ticket.number} has reached the help desk: you are number 1 in the queue. "
+        "I'll tell you here as soon as someone joins."
+    )
+    assert "Kenji Sato claimed" in texts(claimed)

@@ -20,6 +20,8 @@ from services.handoff import HandoffService, Ticket, TicketStatus
 from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.e2e.test_chat_page import SCREENSHOTS, browser, demo_chat_url  # noqa: F401 (fixtures)
+from tests.support.connector import connector_stand_in
+from tests.support.teams import Teams, texts
 
 OUTSIDER = {"id": "david.chen", "name": "David Chen", "aadObjectId": "david.chen"}
 
@@ -162,3 +164,26 @@ async def test_without_a_help_desk_the_view_becomes_it(serve_app, sqlite_url, ha
     assert (named.team_id, named.channel_id) == (LOCAL_HELP_DESK_TEAM, LOCAL_HELP_DESK_TEAM)
     assert (named.set_by, named.service_url) == ("local chat page", f"{base_url}/")
     assert named.document is not None  # the bot recorded its install in the channel
+
+
+async def test_opening_the_help_desk_view_posts_the_requests_made_before_it_existed(
+    serve_app, sqlite_url, handoff
+):
+    base_url = await serve_app(make_settings(sqlite_url))
+    async with aiohttp.ClientSession() as http, connector_stand_in() as connector:
+        ana = Teams(http, base_url, "ana.silva", connector.url)
+        await ana.send("Talk to a person")
+        before = await _ticket_of(handoff, "ana.silva")
+
+        await _open_help_desk_view(http, base_url, "kenji.sato")
+
+        after = await _ticket_of(handoff, "ana.silva")
+        told = [texts([a]) for a in connector.activities]
+
+    assert before.channel_message_id is None  # no help desk when Ana asked
+    assert after.channel_message_id is not None
+    assert after.thread_id == f"{LOCAL_HELP_DESK_TEAM};messageid={after.channel_message_id}"
+    assert told == [
+        f"Your request {before.number} has reached the help desk: you are number 1 in the "
+        "queue. I'll tell you here as soon as someone joins."
+    ]

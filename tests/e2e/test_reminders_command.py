@@ -109,8 +109,9 @@ async def test_a_dry_run_lists_each_reminder_with_email_addresses_masked(sqlite_
         ("fabrikam", "aad-mei", "60", "chat"),
         ("fabrikam", "contact:w***@fabrikam.example", "60", "email"),
         ("northwind", "aad-ana", "30", "email"),
+        ("northwind", "contact:a***@northwind.example", "30", "email"),  # the demo's contact
     ]
-    assert lines[-1][0].startswith("3 reminders would be scheduled")
+    assert lines[-1][0].startswith("4 reminders would be scheduled")
     assert "wen.hsu@" not in run.stdout + run.stderr
     assert await _rows(sqlite_url) == ([], [])  # nothing claimed, nothing queued
 
@@ -127,7 +128,7 @@ async def test_one_pass_queues_an_email_for_a_recipient_without_a_conversation(
         async with units() as unit:
             await unit.session.execute(
                 PrimaryContactRow.__table__.delete().where(
-                    PrimaryContactRow.organization_id == "fabrikam"
+                    PrimaryContactRow.organization_id.in_(("fabrikam", "northwind"))
                 )
             )
             await unit.commit()

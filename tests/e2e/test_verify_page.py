@@ -41,6 +41,10 @@ from tests.integration.test_contact_verification import CONTOSO_TENANT, MEI, PRO
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 _LINK = re.compile(r"https://bot\.example\.test(/verify/contact\?token=[A-Za-z0-9_-]+)")
 SECRETS_OF_THE_RECORD = ("Contoso", "David", "d***@", MEI.name)  # what only a valid link shows
+OTHER_CONTACT = {
+    "contact_first_name": "Mei", "contact_last_name": "Lin",
+    "contact_email": "mei.lin@contoso.example",
+}  # fmt: skip
 HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -393,15 +397,18 @@ async def test_the_page_is_in_chinese_when_asked_or_when_the_email_was(
 async def test_without_an_asked_language_the_browsers_is_used_for_pages_that_know_none(
     site, http, membership, units, verification, clock
 ):
-    path = await email_link(membership, units, verification)
+    path = await email_link(membership, units, verification, locale=Locale.ZH_TW)
     clock.at += timedelta(hours=80)
+    never_issued = "/verify/contact?token=" + "A" * 43
 
+    _, expired, _ = await open_link(http, site, path, **{"Accept-Language": "en-US"})
     _, body, _ = await open_link(
-        http, site, path, **{"Accept-Language": "fr-FR, zh-Hant-TW;q=0.8, en;q=0.5"}
+        http, site, never_issued, **{"Accept-Language": "fr-FR, zh-Hant-TW;q=0.8, en;q=0.5"}
     )
     _, missing, _ = await open_link(http, site, "/verify/contact", **{"Accept-Language": "de"})
 
-    assert "此連結已過期" in body
+    assert "此連結已過期" in expired  # the email's language, which the link knows
+    assert "此連結無效" in body
     assert "This link is not valid" in missing  # en-US when nothing matches
 
 
@@ -524,3 +531,65 @@ async def test_in_a_real_browser_the_contact_opens_the_link_and_presses_confirm(
     assert (await verification.status("contoso")).verified
     assert len(told.confirmations) == 1
     assert not [text for text in console if "Content Security Policy" in text]
+
+
+async def test_a_replaced_link_to_an_address_confirmed_since_says_already_confirmed_in_its_language(
+    site, http, membership, units, verification
+):
+    first = await email_link(membership, units, verification, locale=Locale.ZH_TW)
+    _, stale_form, _ = await open_link(http, site, first)  # the contact opens it, and waits
+    # The contact is changed, then changed back: the first link is replaced by a new one.
+    await membership.register("contoso", PROFILE.model_copy(update=OTHER_CONTACT), MEI)
+    await verification.start("contoso", PROFILE.model_copy(update=OTHER_CONTACT), MEI)
+    latest = await email_link(membership, units, verification, locale=Locale.ZH_TW)
+    _, page, _ = await open_link(http, site, latest)
+    await press_confirm(http, site, page, origin=site)
+
+    status, body, _ = await open_link(http, site, first, **{"Accept-Language": "en-US"})
+    posted, posted_body = await press_confirm(http, site, stale_form, origin=site)
+
+    assert (status, posted) == (200, 409)
+    for shown in (body, posted_body):
+        assert '<html lang="zh-TW">' in shown  # the email's language
+        assert "已確認" in shown and "此連結寄往的電子郵件地址已確認。" in shown
+        assert "此連結無效" not in shown and "<form" not in shown
+        assert not any(secret in shown for secret in SECRETS_OF_THE_RECORD)
+
+
+async def test_a_link_used_once_says_already_confirmed_in_the_emails_language(
+    site, http, membership, units, verification
+):
+    path = await email_link(membership, units, verification, locale=Locale.ZH_TW)
+    _, page, _ = await open_link(http, site, path)
+    await press_confirm(http, site, page, origin=site)
+
+    status, body, _ = await open_link(http, site, path, **{"Accept-Language": "en-US"})
+
+    assert status == 200 and '<html lang="zh-TW">' in body and "已確認" in body
+
+
+async def test_a_chinese_contact_name_reads_family_name_first_in_the_email_and_on_the_page(
+    site, http, membership, units, verification
+):
+    chinese = {"contact_first_name": "大衛", "contact_last_name": "陳"}
+    await membership.create_partner_center_account(
+        "contoso", CONTOSO_TENANT, MEI, ("contoso.example",)
+    )
+    await membership.register("contoso", PROFILE.model_copy(update=chinese), MEI)
+    await verification.start(
+        "contoso", PROFILE.model_copy(update=chinese), MEI, locale=Locale.ZH_TW
+    )
+    async with units() as unit:
+        data = await unit.session.scalar(
+            select(EmailOutboxRow.message).order_by(EmailOutboxRow.id.desc()).limit(1)
+        )
+    email = read_message(data)
+    [path] = set(_LINK.findall(email.get_body(("plain",)).get_content()))
+
+    _, page, _ = await open_link(http, site, path)
+    _, thanks = await press_confirm(http, site, page, origin=site)
+
+    assert email["To"].addresses[0].display_name == "陳大衛"
+    assert email.get_body(("plain",)).get_content().startswith("陳大衛 您好：")
+    assert "陳大衛" in page and "大衛 陳" not in page
+    assert "陳大衛" in thanks

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from services import db
 from services.clock import FixedClock
@@ -61,13 +61,19 @@ def clock() -> FixedClock:
 
 
 async def expiring(units, clock, on: date = EXPIRY) -> None:
-    """The demo data, with Northwind's (Partner Center) membership expiring ``on``."""
+    """The demo data, with Northwind's (Partner Center) membership expiring ``on``.
+
+    Without the demo's primary contact: the tests that remind a contact give their own.
+    """
     await load_demo(units, clock)
     async with units() as unit:
         await unit.session.execute(
             update(MembershipRow)
             .where(MembershipRow.organization_id == "northwind")
             .values(expiry_date=on)
+        )
+        await unit.session.execute(
+            delete(PrimaryContactRow).where(PrimaryContactRow.organization_id == "northwind")
         )
         await unit.commit()
 
@@ -151,7 +157,9 @@ async def test_a_membership_first_seen_20_days_before_expiry_gets_only_the_30_da
         30, 20, "Northwind Traders Inc.",
     )  # fmt: skip
     assert (reminder.legacy, reminder.view_only) == (False, False)
+    # Without a primary contact (``expiring``), the profile is to be given, as the status says.
     assert [step.value for step in reminder.pending_steps] == [
+        "legal_profile",
         "contact_verification",
         "admin_agent",
     ]
@@ -477,6 +485,26 @@ async def test_the_primary_contact_who_never_chatted_is_reminded_by_email_in_wor
     assert sorted(row.recipient_id for row in await claims(units)) == [
         "contact:ada@northwind.example", "mei",
     ]  # fmt: skip
+
+
+async def test_a_primary_contact_with_a_chinese_name_is_greeted_family_name_first(units, clock):
+    clock.at = at(EXPIRY - timedelta(days=29), 10)
+    await expiring(units, clock)
+    async with units() as unit:
+        unit.session.add(
+            PrimaryContactRow(
+                organization_id="northwind", first_name="美玲", last_name="林",
+                email="mei.lin@northwind.example", phone="+85212345678", updated_at=clock.now(),
+            )
+        )  # fmt: skip
+        await unit.commit()
+
+    await runner(units, clock, FakeReminderChannel()).run_once()
+
+    [email] = await outbox(units)
+    message = read_message(email.message)
+    assert message["To"].addresses[0].display_name == "林美玲"
+    assert "Hello 林美玲," in message.get_body(("plain",)).get_content()
 
 
 async def test_a_primary_contact_who_is_a_member_is_reminded_once_where_they_chat(units, clock):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from botbuilder.core import TurnContext
 
 from dialogs.people import HelpRequest
-from services.handoff import HandoffService, Ticket, TicketReason
+from services.handoff import HandoffService, Ticket, TicketReason, TicketStatus
 
 __all__ = ["TicketsOnlyHelpDesk"]
 
@@ -38,3 +38,7 @@ class TicketsOnlyHelpDesk:
 
     async def rate(self, context: TurnContext, ticket_id: int, score: int) -> Ticket:
         return await self.handoffs.rate(ticket_id, context.activity.from_property.id, score)
+
+    async def waiting(self, context: TurnContext) -> Ticket | None:
+        ticket = await self.handoffs.active_for(context.activity.from_property.id)
+        return ticket if ticket is not None and ticket.status is TicketStatus.OPEN else None

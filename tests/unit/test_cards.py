@@ -374,7 +374,7 @@ JOURNEYS: dict[str, list[tuple[str, str]]] = {
         ("click", "renew:Place the renewal order"),
         ("click", "status:Membership status"),
         ("say", "verify contact"),
-        ("click", "verify:Not now"),
+        ("click", "verify:Back to the menu"),
         ("say", "benefits"),
         ("click", "benefits:Upgrade the membership"),
         ("click", "benefits:Not now"),

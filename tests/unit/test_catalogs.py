@@ -46,3 +46,24 @@ def test_the_catalog_has_no_stale_entries_left_from_removed_strings():
     stale = sorted(set(_zh_tw()) - _source_strings())
 
     assert stale == [], "run `make messages` to drop these"
+
+
+# The Partner Center page's own words (the zh-TW seed), and what a translation said instead.
+SEED_TERMS = {
+    "專長認證": ("能力認證",),  # competency
+    "Partner Membership Center": ("合作夥伴會員中心",),  # kept in English by the page
+    "僅供檢視": ("唯讀",),  # view-only (the page: 僅檢視)
+    "連絡": ("聯絡",),  # 主要連絡人, and to contact someone
+}
+
+
+def test_the_chinese_catalog_uses_the_partner_center_pages_terms():
+    strays = [
+        (instead, text)
+        for text in _zh_tw().values()
+        for instead_of in SEED_TERMS.values()
+        for instead in instead_of
+        if instead in text
+    ]
+
+    assert strays == []

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from services.profile import FieldError, LegalProfile, countries, parse_profile
+from services.profile import (
+    ISO_3166_1,
+    FieldError,
+    LegalProfile,
+    countries,
+    parse_profile,
+    person_name,
+)
 
 GOOD = {
     "legal_name": "Contoso Taiwan Ltd.", "address_line1": "7F, No. 100, Xinyi Rd. Sec. 5",
@@ -75,3 +82,39 @@ def test_a_phone_number_is_read_in_the_chosen_countrys_format():
 def test_country_names_exist_in_both_languages():
     assert countries("en")["TW"] == "Taiwan"
     assert countries("zh_Hant_TW")["TW"] == "台灣"
+
+
+@pytest.mark.parametrize(
+    ("given", "family", "written"),
+    [
+        ("美玲", "林", "林美玲"),  # Chinese: family name first, no space
+        ("花子", "山田", "山田花子"),
+        ("민준", "김", "김민준"),
+        ("Mei", "Lin", "Mei Lin"),  # a name in Latin letters keeps its order, in Chinese text too
+        ("David", "Chen", "David Chen"),
+        (" Mei ", "", "Mei"),
+    ],
+)
+def test_a_persons_name_is_written_in_the_order_of_its_own_script(given, family, written):
+    assert person_name(given, family) == written
+
+
+def test_only_iso_3166_1_countries_are_offered_and_accepted():
+    for locale in ("en", "zh_Hant_TW"):
+        assert set(countries(locale)) == ISO_3166_1 and len(ISO_3166_1) == 249
+    for pseudo in ("XA", "XB", "XK", "EU", "UN", "ZZ", "AC", "IC", "EA"):
+        refused = parse_profile({**GOOD, "country": pseudo})
+        assert isinstance(refused, dict) and refused["country"] is FieldError.COUNTRY
+
+
+def test_countries_come_in_the_order_each_language_sorts_them():
+    english = list(countries("en").values())
+    chinese = list(countries("zh_Hant_TW").values())
+
+    # Accents do not send a name to the end (as code-point order did).
+    assert english[:3] == ["Afghanistan", "Åland Islands", "Albania"]
+    assert english.index("Costa Rica") < english.index("Côte d’Ivoire") < english.index("Croatia")
+    # Traditional Chinese by stroke count: 土 (3), 中 (4), 日 (4), 美 (9), 澳 (16).
+    assert chinese[:2] == ["千里達及托巴哥", "土耳其"]
+    order = [chinese.index(name) for name in ("土耳其", "中國", "日本", "美國", "澳洲")]
+    assert order == sorted(order)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from pydantic import ValidationError
 
@@ -114,3 +116,31 @@ def test_the_postgresql_pool_size_is_read_and_checked(monkeypatch):
     monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
     with pytest.raises(ValidationError, match="DATABASE_POOL_SIZE"):
         Settings(_env_file=None)
+
+
+def test_without_a_public_url_email_links_follow_the_port_the_service_listens_on(monkeypatch):
+    for name in ("HOST", "PORT", "PUBLIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PORT", "8080")
+
+    assert Settings(_env_file=None).public_base_url == "http://127.0.0.1:8080"
+    assert Settings(_env_file=None, host="::1").public_base_url == "http://[::1]:8080"
+    assert Settings(_env_file=None, port=80).public_base_url == "http://127.0.0.1"
+
+
+def test_a_wildcard_host_gives_email_links_this_machines_name_not_an_unreachable_address(
+    monkeypatch,
+):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("ALLOW_UNAUTHENTICATED_REMOTE", "true")
+
+    for host in ("0.0.0.0", "::"):
+        url = Settings(_env_file=None, host=host, port=8080).public_base_url
+        assert url == f"http://{socket.getfqdn()}:8080"
+
+
+def test_a_public_url_that_is_set_wins_over_host_and_port(monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://membership.contoso.example")
+    monkeypatch.setenv("PORT", "8080")
+
+    assert Settings(_env_file=None).public_base_url == "https://membership.contoso.example"
