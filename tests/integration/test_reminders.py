@@ -236,6 +236,7 @@ async def test_renewing_cancels_what_is_left_of_the_term_and_the_new_term_starts
     clock.at = at(EXPIRY - timedelta(days=20))
     await expiring(units, clock)
     await admin(units, clock)
+    await _the_admin_is_the_primary_contact(units, clock)  # the profile given: renewal may go
     channel = FakeReminderChannel()
     reminders = runner(units, clock, channel)
     await reminders.run_once()  # the 30-day reminder
@@ -259,6 +260,17 @@ async def test_renewing_cancels_what_is_left_of_the_term_and_the_new_term_starts
         (EXPIRY, 7, ReminderStatus.CANCELLED),
         (date(2028, 3, 3), 90, ReminderStatus.SENT),
     ]
+
+
+async def _the_admin_is_the_primary_contact(units, clock) -> None:
+    async with units() as unit:
+        unit.session.add(
+            PrimaryContactRow(
+                organization_id="northwind", first_name="Mei", last_name="Lin",
+                email="mei@northwind.example", phone="+85223456789", updated_at=clock.now(),
+            )
+        )  # fmt: skip
+        await unit.commit()
 
 
 def test_working_hours_are_each_recipients_own():
