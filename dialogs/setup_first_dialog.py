@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
-from dialogs.cards import CONTINUES, Option, continue_card, localized, message
+from dialogs.cards import CONTINUES, GOAL_JOURNEYS, Option, continue_card, localized, message
 from dialogs.create_account_dialog import CreateAccountDialog
 from dialogs.intents import JOURNEY_LABELS
 from dialogs.journey_dialog import JourneyDialog, steps_text
-from dialogs.people import JourneyServices
+from dialogs.people import JourneyServices, Member
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.texts import texts
 from dialogs.waterfall import Waterfall
 from services.i18n import N_, Locale, translator
-from services.membership import Goal, Source
+from services.membership import Goal, Source, Step
 
 __all__ = ["SetupFirstDialog"]
 
@@ -48,6 +48,11 @@ KEPT_FOR_LATER = {
     Goal.UPGRADE: N_("I'll keep the upgrade for later: it still needs {steps}."),
     Goal.BUY: N_("I'll keep the purchase for later: it still needs {steps}."),
 }
+ONLY_AN_ADMIN = N_(
+    "{organization} first sets up its Partner Center account, and only a global administrator "
+    "of your tenant can start that; you are not one. Global administrators in your tenant: "
+    "{names}. Ask one of them to open this chat and choose “{journey}”."
+)
 LEGACY = N_(
     "Your membership record is still in the legacy Partner Membership Center; setting up the "
     "Partner Center account moves it into Partner Center."
@@ -80,6 +85,9 @@ class SetupFirstDialog(JourneyDialog):
         status = await self.services.membership.status(member.organization_id)
         if not (missing := status.setup_missing):
             return await step.end_dialog(True)
+        if Step.SIGN_IN in missing and not member.user.global_admin:
+            await self._tell_who_can(step, member, goal)
+            return await step.end_dialog(False)
         await self.services.membership.set_goal(member.organization_id, member.user.id, goal)
         if (membership := status.membership) is not None and membership.source is Source.LEGACY:
             note = LEGACY_EXPIRED if membership.view_only else LEGACY
@@ -95,6 +103,23 @@ class SetupFirstDialog(JourneyDialog):
                 translate={"steps": steps},
                 organization=status.legal_name,
             ),
+        )
+
+    async def _tell_who_can(self, step: WaterfallStepContext, member: Member, goal: Goal) -> None:
+        """Only a global administrator signs in for the organization: name them."""
+        t = texts(step.context)
+        tenant = member.user.tenant_id
+        admins = await self.services.identity.global_admins(tenant) if tenant else []
+        names = ", ".join(admin.display_name for admin in admins) or t.gettext("(none found)")
+        await step.context.send_activity(
+            t.gettext(
+                ONLY_AN_ADMIN,
+                organization=(
+                    await self.services.membership.status(member.organization_id)
+                ).legal_name,
+                names=names,
+                journey=t.gettext(JOURNEY_LABELS[GOAL_JOURNEYS[goal]]),
+            )
         )
 
     async def setup_step(self, step: WaterfallStepContext) -> DialogTurnResult:

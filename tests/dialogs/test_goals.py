@@ -213,3 +213,23 @@ async def test_cancel_drops_what_the_user_set_out_to_do(storage, journey_service
 
     assert stopped[0].text == "好的，已經停止。您已儲存的內容都會保留。"
     assert await journey_services.membership.goal("contoso", "mei.lin") is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "told"),
+    [
+        ("en-US", "renew",
+         "Global administrators in your tenant: 林美玲 Mei Lin. Ask one of them to open this chat "
+         "and choose “Renew the membership”."),
+        ("zh-TW", "我要續約",
+         "貴租用戶的全域管理員：林美玲 Mei Lin。請他們開啟此交談並選擇「續約會員資格」。"),
+    ],
+)  # fmt: skip
+async def test_someone_who_cannot_sign_in_for_the_organization_is_told_who_can_not_led_in(
+    storage, journey_services, locale, typed, told
+):
+    replies = await chat_as(storage, journey_services, "david.chen", locale).say(typed)
+
+    assert told in replies[0].text
+    assert replies[0].buttons == []  # no button into a journey that would stop him
+    assert await journey_services.membership.goal("contoso", "david.chen") is None
