@@ -46,7 +46,7 @@ class AgreementDialog(JourneyDialog):
                 t.gettext(
                     "{organization} has already accepted the partner agreement ({by}, {when}).",
                     organization=status.legal_name,
-                    by=done.by,
+                    by=t.gettext(done.by) if done.by and done.by_system else done.by,
                     when=done.at.date().isoformat() if done.at else "",
                 )
             )
