@@ -1,6 +1,8 @@
 """No English in a zh-TW chat, and no Chinese in an English one: what was seen leaking.
 
-Each leak seen in chats, in both languages: who the demo data says did a step.
+Each leak seen in chats, in both languages: who the demo data says did a step, and a journey
+handed back after the help desk in a proactive turn (which carries no locale of its own). The
+help desk's side is over HTTP (tests/e2e/test_handoff_http.py).
 """
 
 from __future__ import annotations
@@ -8,12 +10,26 @@ from __future__ import annotations
 import pytest
 from botbuilder.core import MemoryStorage
 
+from bot.proactive import continue_in, reference_of
+from services import db
+from services.conversations import SqlConversationReferences
+from services.membership import Actor
+from services.unit_of_work import UnitOfWorkFactory
 from tests.support.chat import Chat
+
+ANA = Actor(id="ana.silva", name="Ana Silva")
 
 
 @pytest.fixture
 def storage() -> MemoryStorage:
     return MemoryStorage()
+
+
+@pytest.fixture
+async def references(sqlite_url, clock):
+    engine = db.create_engine(sqlite_url)
+    yield SqlConversationReferences(UnitOfWorkFactory(engine), clock)
+    await engine.dispose()
 
 
 @pytest.mark.parametrize(
@@ -35,3 +51,35 @@ async def test_a_step_the_demo_data_did_names_who_did_it_in_the_readers_language
     assert replies[0].text == said
     status = await journey_services.membership.status("northwind")
     assert status.checklist[3].by == "demo data"  # stored as an earlier release stored it
+
+
+@pytest.mark.parametrize(
+    ("locale", "words", "question", "done"),
+    [
+        ("en-US", ("Buy and activate benefits", "Activate and manage benefits"),
+         "Activate one?", "Done"),
+        ("zh-TW", ("購買及啟用權益", "啟用及管理權益"), "要啟用其中一項嗎？", "完成"),
+    ],
+)  # fmt: skip
+async def test_a_journey_handed_back_in_a_proactive_turn_asks_again_in_the_users_language(
+    storage, journey_services, references, locale, words, question, done
+):
+    order = await journey_services.benefits.create_order(
+        "northwind", ANA, global_admin=True, offer_id="support_incident_pack"
+    )
+    await journey_services.benefits.confirm_payment(order.id, "PAY-1")
+    chat = Chat(
+        storage, journey_services, locale=locale, user_id="ana.silva", references=references
+    )
+    await chat.say(words[0])
+    asked = await chat.click(words[1])
+
+    stored = await references.latest_for("ana.silva")
+    failure = await continue_in(chat.adapter, "", reference_of(stored), chat.bot.resume)
+    assert failure is None, repr(failure)
+    [resumed] = chat.arrived()
+
+    assert failure is None
+    assert resumed.text == asked[-1].text == question
+    assert resumed.buttons == asked[-1].buttons
+    assert resumed.buttons[-1] == done

@@ -219,6 +219,37 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
     assert "Membership renewed" in renewed  # the journey went on from its question
 
 
+@pytest.mark.parametrize(
+    ("locale", "asks", "resolved", "question", "rating"),
+    [
+        ("en-US", ("renew", "Talk to a person"), "Kenji Sato has marked your request",
+         RENEW_QUESTION, "How would you rate the help you had with request"),
+        ("zh-TW", ("續約", "真人客服"), "Kenji Sato 已將您的申請",
+         "要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱", "您對申請"),
+    ],
+)  # fmt: skip
+async def test_a_chat_handed_back_by_the_help_desk_goes_on_in_the_users_language(
+    http, serve_app, sqlite_url, units, locale, asks, resolved, question, rating
+):
+    base_url = await serve_app(make_settings(sqlite_url))
+    async with connector_stand_in() as connector:
+        desk = await _open_desk(http, base_url, connector, sqlite_url)
+        ana = Teams(http, base_url, "ana.silva", connector.url, locale=locale)
+        for text in asks:
+            await ana.send(text)
+        ticket = await _ticket_of(units, "ana.silva")
+        await desk.click(ticket, AGENT, "Claim")
+        before = len(connector.activities)
+
+        await desk.click(ticket, AGENT, "Resolve")
+        await connector.wait_until(lambda: len(_in(connector, ana.conversation["id"], before)) >= 3)
+        said = _in(connector, ana.conversation["id"], before)
+
+    assert said[0].startswith(resolved)
+    assert said[1].startswith(question)
+    assert said[2].startswith(rating)
+
+
 async def test_someone_outside_the_help_desk_team_cannot_claim_and_nothing_changes(
     http, serve_app, sqlite_url, units
 ):

@@ -13,23 +13,31 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 
 from bot.adapter import on_turn_error
 from bot.membership_bot import MembershipBot
+from bot.proactive import ReferenceKeeper
 from bot.state import FastConversationState, FastUserState
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
+from services.conversations import ConversationReferences
 
 __all__ = ["Chat", "Reply", "build_bot", "dialog_tree"]
 
 
 def build_bot(
-    storage: Storage, services: JourneyServices, *, sign_in_connection: str | None = None
+    storage: Storage,
+    services: JourneyServices,
+    *,
+    sign_in_connection: str | None = None,
+    references: ConversationReferences | None = None,
 ) -> MembershipBot:
-    """Wire the bot exactly as ``app.create_app`` does, on ``storage`` and ``services``."""
+    """Wire the bot exactly as ``app.create_app`` does, on ``storage`` and ``services``
+    (keeping each user's conversation reference in ``references``, when given)."""
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
     dialog = MainDialog(
         user_state.create_property("UserProfile"), services, sign_in_connection=sign_in_connection
     )
-    return MembershipBot(storage, conversation_state, user_state, dialog)
+    keeper = ReferenceKeeper(references) if references is not None else None
+    return MembershipBot(storage, conversation_state, user_state, dialog, references=keeper)
 
 
 def dialog_tree(dialog: Dialog) -> list[Dialog]:
@@ -120,8 +128,11 @@ class Chat:
         tenant_id: str | None = None,
         channel_id: str | None = None,
         sign_in_connection: str | None = None,
+        references: ConversationReferences | None = None,
     ) -> None:
-        self.bot = build_bot(storage, services, sign_in_connection=sign_in_connection)
+        self.bot = build_bot(
+            storage, services, sign_in_connection=sign_in_connection, references=references
+        )
         self.adapter = TestAdapter(self.bot.on_turn)
         self.adapter.on_turn_error = on_turn_error
         if sign_in_connection and services.identity.requires_sign_in:  # as app.create_app does
@@ -140,10 +151,16 @@ class Chat:
         activity.conversation = self.conversation
         activity.locale = activity.locale or self.locale
         activity.local_timezone = activity.local_timezone or self.timezone
-        activity.channel_id = activity.channel_id or self.channel_id
+        # A plain string, as channels send it (the TestAdapter's own is an enum, which would key
+        # the conversation's state apart from a proactive turn's).
+        activity.channel_id = activity.channel_id or self.channel_id or "test"
         if self.tenant_id is not None:
             activity.channel_data = {"tenant": {"id": self.tenant_id}}
         await self.adapter.receive_activity(activity)
+        return self.arrived()
+
+    def arrived(self) -> list[Reply]:
+        """The messages the bot sent since the last look (a proactive turn's, say)."""
         replies = []
         while (reply := self.adapter.get_next_activity()) is not None:
             if reply.type == ActivityTypes.message:

@@ -24,10 +24,19 @@ USERS = {
 class Teams:
     """One user's personal chat with the app, as Teams posts it (replies in the response)."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, user: str, service_url: str):
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        user: str,
+        service_url: str,
+        *,
+        locale: str = "en-US",
+    ):
         tenant, name = USERS[user]
         self.http, self.base_url, self.tenant = http, base_url, tenant
         self.service_url = service_url
+        self.locale = locale  # the Teams client's language, sent with every message
         self.user = {"id": f"29:{user}", "name": name, "aadObjectId": user}
         self.conversation = {
             "id": f"a:{uuid.uuid4().hex}",
@@ -40,7 +49,7 @@ class Teams:
             "type": "message", "id": uuid.uuid4().hex, "channelId": "msteams",
             "serviceUrl": self.service_url, "from": self.user, "recipient": BOT,
             "conversation": self.conversation, "channelData": {"tenant": {"id": self.tenant}},
-            "locale": "en-US", "localTimezone": "UTC", "deliveryMode": "expectReplies",
+            "locale": self.locale, "localTimezone": "UTC", "deliveryMode": "expectReplies",
             "text": text,
         }  # fmt: skip
         if value is not None:
