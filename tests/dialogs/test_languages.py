@@ -1,8 +1,10 @@
 """No English in a zh-TW chat, and no Chinese in an English one: what was seen leaking.
 
-Each leak seen in chats, in both languages: who the demo data says did a step, and a journey
-handed back after the help desk in a proactive turn (which carries no locale of its own). The
-help desk's side is over HTTP (tests/e2e/test_handoff_http.py).
+Every dialog test runs in the catalog-only language mode (``tests/dialogs/conftest.py``), which
+fails a reply with a word of another language or from no catalog. These are the leaks seen in
+chats, each in both languages: who the demo data says did a step, and a journey handed back
+after the help desk in a proactive turn (which carries no locale of its own). The help desk's
+side is over HTTP (tests/e2e/test_handoff_http.py).
 """
 
 from __future__ import annotations

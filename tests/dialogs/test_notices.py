@@ -15,6 +15,7 @@ from services.contact_verification import (
 from services.i18n import Locale, translator
 from services.membership import Actor, ChecklistItem, OrganizationStatus, Step, StepState
 from tests.support.chat import ADAPTIVE_CARD, card_parts
+from tests.support.language import check_json
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -51,6 +52,7 @@ def test_an_authorized_review_is_said_done_and_the_button_goes_to_the_next_step(
     confirmation = _confirmation(VettingStatus.AUTHORIZED, VettingSubStatus.NONE)
 
     notice = contact_confirmed(translator(Locale.EN_US), confirmation, _status(Step.AGREEMENT))
+    check_json(notice, Locale.EN_US)
 
     [attachment] = notice.attachments
     assert attachment.content_type == ADAPTIVE_CARD
@@ -68,9 +70,10 @@ def test_an_address_outside_the_tenants_domains_waits_for_a_person_said_in_chine
     confirmation = _confirmation(VettingStatus.PENDING, VettingSubStatus.EMPLOYMENT_VERIFICATION)
 
     notice = contact_confirmed(translator(Locale.ZH_TW), confirmation, _status())
+    check_json(notice, Locale.ZH_TW)
 
     texts, [button] = card_parts(notice.attachments[0].content)
     assert texts[0] == "✅ Contoso Taiwan Ltd. 的主要連絡人 David Chen 已確認其電子郵件地址。"
     assert "接下來會由專人確認" in texts[1]
-    assert button["title"] == translator(Locale.ZH_TW).gettext("Membership status")
+    assert button["title"] == "會員狀態"
     assert button["data"]["action"] == "status"

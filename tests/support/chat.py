@@ -1,9 +1,15 @@
-"""Talk to the bot turn by turn through botbuilder's ``TestAdapter``, as a user would."""
+"""Talk to the bot turn by turn through botbuilder's ``TestAdapter``, as a user would.
+
+In the catalog-only language mode (``tests/support/language.py``, on for the dialog tests)
+every message the bot sends is checked to be all in the user's language before a test sees it:
+the language the user chose in the chat, else the one their client sends.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from botbuilder.core import Storage
 from botbuilder.core.adapters import TestAdapter
@@ -15,9 +21,14 @@ from bot.adapter import on_turn_error
 from bot.membership_bot import MembershipBot
 from bot.proactive import ReferenceKeeper
 from bot.state import FastConversationState, FastUserState
+from dialogs.cards import card_action
+from dialogs.intents import Intent, recognize_interruption
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
+from services import i18n
 from services.conversations import ConversationReferences
+from services.i18n import Locale, normalize_locale
+from tests.support.language import check_json, known_words
 
 __all__ = ["Chat", "Reply", "build_bot", "dialog_tree"]
 
@@ -113,6 +124,11 @@ def _reply(activity: Activity) -> Reply:
     return Reply(text, buttons)
 
 
+# The language each user chose, by storage (their choice is kept across their conversations).
+_CHOSEN: WeakKeyDictionary[Storage, dict[str, Locale]] = WeakKeyDictionary()
+_CHOICES = {Intent.ENGLISH.value: Locale.EN_US, Intent.CHINESE.value: Locale.ZH_TW}
+
+
 class Chat:
     """One user in one conversation with the bot."""
 
@@ -145,6 +161,16 @@ class Chat:
         self.channel_id = channel_id
         self.sent: list[Activity] = []  # every message the bot sent, as sent
         self._buttons: list[dict[str, Any]] = []  # every card button seen, newest last
+        self._chosen = _CHOSEN.setdefault(storage, {})
+        # Data the user may read in any language: what they wrote or submitted, and what a test
+        # set up (a mail server's diagnostic, say).
+        self.known: set[str] = {user_id}
+
+    def language(self, activity: Activity | None = None) -> Locale:
+        """The language the user reads: the one they chose, else their client's."""
+        chosen = self._chosen.get(self.user.id)
+        client = activity.locale if activity is not None else self.locale
+        return chosen or normalize_locale(client) or Locale.EN_US
 
     async def _send(self, activity: Activity) -> list[Reply]:
         activity.from_property = self.user
@@ -156,18 +182,35 @@ class Chat:
         activity.channel_id = activity.channel_id or self.channel_id or "test"
         if self.tenant_id is not None:
             activity.channel_data = {"tenant": {"id": self.tenant_id}}
+        self._note_choice(activity)
         await self.adapter.receive_activity(activity)
-        return self.arrived()
+        return self.arrived(activity)
 
-    def arrived(self) -> list[Reply]:
-        """The messages the bot sent since the last look (a proactive turn's, say)."""
+    def arrived(self, activity: Activity | None = None) -> list[Reply]:
+        """The messages the bot sent since the last look (a proactive turn's, say).
+
+        In the test mode each is checked to be in the user's language, as of ``activity`` (the
+        message they answer, if any).
+        """
         replies = []
         while (reply := self.adapter.get_next_activity()) is not None:
             if reply.type == ActivityTypes.message:
+                if i18n.marking():
+                    check_json(reply, self.language(activity), self.known)
                 self.sent.append(reply)
                 replies.append(_reply(reply))
                 self._buttons += replies[-1].actions
         return replies
+
+    def _note_choice(self, activity: Activity) -> None:
+        """Keep the language the user picks (typed, or its button), and what they wrote."""
+        if activity.type != ActivityTypes.message:
+            return
+        self.known |= known_words([activity.text, activity.value])
+        action = card_action(activity)
+        picked = action if action is not None else recognize_interruption(activity.text)
+        if picked in _CHOICES:
+            self._chosen[self.user.id] = _CHOICES[picked]
 
     async def join(self) -> list[Reply]:
         """Open the conversation the way a channel does (members added)."""
