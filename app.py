@@ -340,7 +340,7 @@ def _reminder_runner(
         units,
         clock,
         ChatReminderChannel(adapter, settings.microsoft_app_id, keeper),
-        EmailReminderChannel(EmailComposer(settings.mail_from, settings.mail_from_name)),
+        EmailReminderChannel(EmailComposer.from_settings(settings)),
         thresholds=settings.reminder_thresholds,
         default_timezone=settings.reminder_default_timezone,
         references=keeper.references,

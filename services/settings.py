@@ -141,7 +141,12 @@ class Settings(BaseSettings):
     mail_from_name: str = Field(
         default="Partner membership assistant",
         validation_alias=AliasChoices("MAIL_FROM_NAME", "mail_from_name"),
-        description="The display name emails come from.",
+        description="The display name emails come from (this default is translated).",
+    )
+    mail_from_name_zh_tw: str = Field(
+        default="",
+        validation_alias=AliasChoices("MAIL_FROM_NAME_ZH_TW", "mail_from_name_zh_tw"),
+        description="The display name of emails in Traditional Chinese (empty: as above).",
     )
     smtp_host: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("SMTP_HOST", "smtp_host")
