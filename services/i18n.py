@@ -35,6 +35,7 @@ __all__ = [
     "marking",
     "normalize_locale",
     "translator",
+    "unmarked",
 ]
 
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -116,6 +117,14 @@ def mark_catalogs(on: bool = True) -> None:
 def marking() -> bool:
     """Whether the test mode is on."""
     return _marking
+
+
+_UNMARK = {ord(mark): None for pair in MARKS.values() for mark in pair}
+
+
+def unmarked(text: str) -> str:
+    """``text`` as a person reads it, without the test mode's marks (what is kept: a transcript)."""
+    return text.translate(_UNMARK) if _marking else text
 
 
 def in_language(text: str, locale: Locale) -> str:

@@ -4,6 +4,8 @@ The real app serves the demo data on SQLite. The help desk is a Teams team where
 installed, named with the operator command ``membership-bot helpdesk set``. Everything the app
 posts (the ticket card, its updates, the relayed messages, the user's notices) arrives at a
 connector stand-in, which also answers the team's member look-ups: only ``AGENT`` is a member.
+All of it runs in the catalog-only language mode: the user reads only their language, the
+help desk only its own (``HELP_DESK_LOCALE``) but for the conversation its card quotes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.chat import card_parts
 from tests.support.connector import ConnectorStandIn, connector_stand_in
+from tests.support.language import check_json, known_words
 from tests.support.teams import BOT, Teams, texts
 
 COMMAND = str(Path(sys.executable).parent / "membership-bot")
@@ -39,6 +42,8 @@ TENANT = "7f3c2a10-0000-4000-8000-000000c0de02"  # Ana's, Northwind's
 AGENT = {"id": "29:kenji", "name": "Kenji Sato", "aadObjectId": "kenji.sato"}
 OUTSIDER = {"id": "29:olga", "name": "Olga Petrova", "aadObjectId": "olga.petrova"}
 RENEW_QUESTION = "Renew the Microsoft Action Pack subscription of Northwind Traders Inc."
+
+pytestmark = pytest.mark.usefixtures("catalog_only_language")
 
 
 @pytest.fixture
@@ -58,10 +63,20 @@ async def http():
 class HelpDesk:
     """The help-desk team's channel, as Teams posts it (replies come back in the response)."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, connector: ConnectorStandIn):
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        connector: ConnectorStandIn,
+        locale: str = "en-US",
+        agents_locale: str | None = None,
+    ):
         self.http, self.base_url, self.connector = http, base_url, connector
         self.team = f"19:{uuid.uuid4().hex}@thread.tacv2"
+        self.locale = locale  # HELP_DESK_LOCALE
+        self.agents_locale = agents_locale or locale  # what the agents' Teams sends
         connector.members[self.team] = {AGENT["id"]}
+        connector.reads(self.team, locale, connector.heard)
 
     async def post(
         self, conversation_id: str, sender: dict[str, str], **fields: Any
@@ -73,11 +88,15 @@ class HelpDesk:
                              "isGroup": True, "tenantId": TENANT},
             "channelData": {"tenant": {"id": TENANT}, "team": {"id": self.team,
                             "name": "Partner help desk"}, "channel": {"id": self.team}},
-            "locale": "en-US", "deliveryMode": "expectReplies", **fields,
+            "locale": self.agents_locale, "deliveryMode": "expectReplies", **fields,
         }  # fmt: skip
+        typed = known_words([fields.get("text"), fields.get("value")])
+        self.connector.written |= typed
+        self.connector.heard |= typed
         async with self.http.post(f"{self.base_url}/api/messages", json=body) as response:
             assert response.status == 200, await response.text()
-            return list((await response.json())["activities"])
+            replies = list((await response.json())["activities"])
+        return [check_json(reply, self.locale, self.connector.heard) for reply in replies]
 
     async def install(self) -> None:
         await self.post(self.team, AGENT, type="installationUpdate", action="add")
@@ -126,8 +145,18 @@ def _in(connector: ConnectorStandIn, conversation_id: str, since: int = 0) -> li
     return said
 
 
-async def _open_desk(http, base_url, connector, sqlite_url) -> HelpDesk:
-    desk = HelpDesk(http, base_url, connector)
+def _user(
+    http, base_url, connector: ConnectorStandIn, user: str = "ana.silva", locale: str = "en-US"
+) -> Teams:
+    """A user's Teams chat, whose posts the stand-in checks are in their language."""
+    chat = Teams(http, base_url, user, connector.url, locale=locale, heard=connector.heard,
+                 written=connector.written)  # fmt: skip
+    connector.reads(chat.conversation["id"], locale, connector.written)
+    return chat
+
+
+async def _open_desk(http, base_url, connector, sqlite_url, locale="en-US") -> HelpDesk:
+    desk = HelpDesk(http, base_url, connector, locale)
     await desk.install()
     done = await asyncio.to_thread(_set_help_desk, sqlite_url, "set", desk.team)
     assert done.returncode == 0, done.stderr
@@ -151,7 +180,7 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = _user(http, base_url, connector)
         asked = await ana.send("renew")
         assert RENEW_QUESTION in texts(asked)
 
@@ -234,7 +263,7 @@ async def test_a_chat_handed_back_by_the_help_desk_goes_on_in_the_users_language
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url, locale=locale)
+        ana = _user(http, base_url, connector, locale=locale)
         for text in asks:
             await ana.send(text)
         ticket = await _ticket_of(units, "ana.silva")
@@ -256,7 +285,7 @@ async def test_someone_outside_the_help_desk_team_cannot_claim_and_nothing_chang
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = _user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         before = len(connector.activities)
@@ -279,7 +308,7 @@ async def test_the_user_can_cancel_their_request_and_the_card_says_so(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = _user(http, base_url, connector)
         queued = await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
 
@@ -300,7 +329,7 @@ async def test_a_request_left_unclaimed_is_raised_again_and_the_user_is_told(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = _user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         clock = FixedClock(datetime.now(UTC) + timedelta(minutes=5))
@@ -334,7 +363,7 @@ async def test_a_restart_in_the_middle_of_a_claimed_request_loses_nothing(
     first = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, first, connector, sqlite_url)
-        ana = Teams(http, first, "ana.silva", connector.url)
+        ana = _user(http, first, connector)
         await ana.send("renew")
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
@@ -415,7 +444,7 @@ async def test_an_agent_may_claim_with_an_adaptive_card_action_execute_too(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = _user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         value = {"action": {"type": "Action.Execute", "verb": "handoff.claim",
@@ -451,7 +480,7 @@ async def test_a_reminder_falling_due_while_a_person_helps_arrives_once_the_chat
     base_url = await serve_app(settings, clock=clock)
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = _user(http, base_url, connector)
         await ana.send("renew")
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")

@@ -123,12 +123,14 @@ def check(text: str, locale: Locale | str, known: Iterable[str] = ()) -> str:
     return strip(text)
 
 
-def check_json(item: Any, locale: Locale | str, known: Iterable[str] = ()) -> Any:
+def check_json(
+    item: Any, locale: Locale | str, known: Iterable[str] = (), *, checked: bool = True
+) -> Any:
     """``item`` (an activity or a card: JSON, or the SDK's models) checked, and unmarked.
 
     The strings a person reads are checked (``check``); the others (ids, a button's data) only
-    lose their marks. Dicts and lists are changed in place, and so are the SDK's models (an
-    ``Activity``, a sign-in card); the unmarked item is returned.
+    lose their marks (all of them, unless ``checked``). Dicts and lists are changed in place, and
+    so are the SDK's models (an ``Activity``, a sign-in card); the unmarked item is returned.
     """
     known = tuple(known)
 
@@ -149,7 +151,7 @@ def check_json(item: Any, locale: Locale | str, known: Iterable[str] = ()) -> An
         # A fact's value is read; so is a text input's value (what the form shows filled in).
         reads_value = within == "facts" or _get(value, fields.get("type", "")) == "Input.Text"
         for key, name in fields.items():
-            reads = key in _SHOWN or (key == "value" and reads_value)
+            reads = checked and (key in _SHOWN or (key == "value" and reads_value))
             _set(value, name, walk(_get(value, name), reads, key))
         return value
 
