@@ -58,7 +58,7 @@ from dialogs.handoff_cards import (
 )
 from dialogs.handoff_dialog import CANCEL_REQUEST, RATE
 from dialogs.people import HelpRequest
-from dialogs.texts import texts, turn_locale
+from dialogs.texts import speak_in, texts, turn_locale
 from services.clock import Clock
 from services.errors import NotFound
 from services.handoff import (
@@ -237,6 +237,7 @@ class TeamsHelpDesk:
         channel = await self.handoff.help_desk()
         if channel is None or _base_channel(str(conversation.id)) != channel.channel_id:
             return False
+        speak_in(context, self._desk.locale)  # whatever language the agent's Teams is in
         value = activity.value if isinstance(activity.value, dict) else {}
         if value.get("action") in (CLAIM, RESOLVE):
             await self._agent_action(context, channel, str(value["action"]), value.get("ticket"))

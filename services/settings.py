@@ -367,7 +367,7 @@ class Settings(BaseSettings):
     help_desk_locale: str = Field(
         default="en-US",
         validation_alias=AliasChoices("HELP_DESK_LOCALE", "help_desk_locale"),
-        description="The language of the ticket cards in the help-desk channel.",
+        description="The help desk's language: its cards, its channel, the local view.",
     )
 
     @field_validator("reminder_thresholds", mode="before")

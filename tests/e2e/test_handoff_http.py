@@ -279,6 +279,39 @@ async def test_a_chat_handed_back_by_the_help_desk_goes_on_in_the_users_language
     assert said[2].startswith(rating)
 
 
+async def test_with_a_chinese_help_desk_the_card_and_the_channel_are_in_chinese_the_user_not(
+    http, serve_app, sqlite_url, units
+):
+    base_url = await serve_app(make_settings(sqlite_url, help_desk_locale="zh-TW"))
+    async with connector_stand_in() as connector:
+        desk = await _open_desk(http, base_url, connector, sqlite_url, "zh-TW")
+        ana = _user(http, base_url, connector)
+        await ana.send("renew")
+        await ana.send("Talk to a person")
+        ticket = await _ticket_of(units, "ana.silva")
+        opened = desk.card_text(ticket)
+        buttons = [b["title"] for b in card_parts(desk.card(ticket))[1]]
+        desk.agents_locale = "en-US"  # an agent whose Teams is in English: the desk stays
+        claimed = texts(await desk.click(ticket, AGENT, "接手"))
+        refused = texts(await desk.click(ticket, OUTSIDER, "解決"))
+        before = len(connector.activities)
+        await desk.click(ticket, AGENT, "解決")
+        await connector.wait_until(lambda: len(_in(connector, ana.conversation["id"], before)) >= 3)
+        resolved = desk.card_text(ticket)
+        told = _in(connector, ana.conversation["id"], before)
+
+    assert f"申請 {ticket.number}：Ana Silva" in opened
+    assert "流程: 續約或升級會員資格" in opened  # the journey as the menu names it
+    assert "語言: 英文" in opened
+    assert "使用者: Talk to a person" in opened  # the conversation, as it was
+    assert buttons == ["接手", "解決"]
+    assert claimed.startswith(f"Kenji Sato 已接手 {ticket.number}。")
+    assert refused == "只有服務台團隊的成員才能接手或解決申請。"
+    assert "由 Kenji Sato 解決" in resolved
+    assert told[0].startswith("Kenji Sato has marked your request")  # the user's own language
+    assert told[1].startswith(RENEW_QUESTION)
+
+
 async def test_someone_outside_the_help_desk_team_cannot_claim_and_nothing_changes(
     http, serve_app, sqlite_url, units
 ):
