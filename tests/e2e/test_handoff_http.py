@@ -35,7 +35,7 @@ from tests.conftest import make_settings
 from tests.support.chat import card_parts
 from tests.support.connector import ConnectorStandIn, connector_stand_in
 from tests.support.language import check_json, known_words
-from tests.support.teams import BOT, Teams, texts
+from tests.support.teams import BOT, teams_user, texts
 
 COMMAND = str(Path(sys.executable).parent / "membership-bot")
 TENANT = "7f3c2a10-0000-4000-8000-000000c0de02"  # Ana's, Northwind's
@@ -145,16 +145,6 @@ def _in(connector: ConnectorStandIn, conversation_id: str, since: int = 0) -> li
     return said
 
 
-def _user(
-    http, base_url, connector: ConnectorStandIn, user: str = "ana.silva", locale: str = "en-US"
-) -> Teams:
-    """A user's Teams chat, whose posts the stand-in checks are in their language."""
-    chat = Teams(http, base_url, user, connector.url, locale=locale, heard=connector.heard,
-                 written=connector.written)  # fmt: skip
-    connector.reads(chat.conversation["id"], locale, connector.written)
-    return chat
-
-
 async def _open_desk(http, base_url, connector, sqlite_url, locale="en-US") -> HelpDesk:
     desk = HelpDesk(http, base_url, connector, locale)
     await desk.install()
@@ -180,7 +170,7 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = _user(http, base_url, connector)
+        ana = teams_user(http, base_url, connector)
         asked = await ana.send("renew")
         assert RENEW_QUESTION in texts(asked)
 
@@ -263,7 +253,7 @@ async def test_a_chat_handed_back_by_the_help_desk_goes_on_in_the_users_language
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = _user(http, base_url, connector, locale=locale)
+        ana = teams_user(http, base_url, connector, locale=locale)
         for text in asks:
             await ana.send(text)
         ticket = await _ticket_of(units, "ana.silva")
@@ -285,7 +275,7 @@ async def test_with_a_chinese_help_desk_the_card_and_the_channel_are_in_chinese_
     base_url = await serve_app(make_settings(sqlite_url, help_desk_locale="zh-TW"))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url, "zh-TW")
-        ana = _user(http, base_url, connector)
+        ana = teams_user(http, base_url, connector)
         await ana.send("renew")
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
@@ -318,7 +308,7 @@ async def test_someone_outside_the_help_desk_team_cannot_claim_and_nothing_chang
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = _user(http, base_url, connector)
+        ana = teams_user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         before = len(connector.activities)
@@ -341,7 +331,7 @@ async def test_the_user_can_cancel_their_request_and_the_card_says_so(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = _user(http, base_url, connector)
+        ana = teams_user(http, base_url, connector)
         queued = await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
 
@@ -362,7 +352,7 @@ async def test_a_request_left_unclaimed_is_raised_again_and_the_user_is_told(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = _user(http, base_url, connector)
+        ana = teams_user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         clock = FixedClock(datetime.now(UTC) + timedelta(minutes=5))
@@ -396,7 +386,7 @@ async def test_a_restart_in_the_middle_of_a_claimed_request_loses_nothing(
     first = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, first, connector, sqlite_url)
-        ana = _user(http, first, connector)
+        ana = teams_user(http, first, connector)
         await ana.send("renew")
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
@@ -477,7 +467,7 @@ async def test_an_agent_may_claim_with_an_adaptive_card_action_execute_too(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = _user(http, base_url, connector)
+        ana = teams_user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         value = {"action": {"type": "Action.Execute", "verb": "handoff.claim",
@@ -513,7 +503,7 @@ async def test_a_reminder_falling_due_while_a_person_helps_arrives_once_the_chat
     base_url = await serve_app(settings, clock=clock)
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = _user(http, base_url, connector)
+        ana = teams_user(http, base_url, connector)
         await ana.send("renew")
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")

@@ -18,6 +18,7 @@ from services.conversations import SqlConversationReferences
 from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.connector import connector_stand_in
+from tests.support.language import check, check_json, known_words
 
 TENANT = "7f3c2a10-0000-4000-8000-000000c0de01"
 BOT = {"id": "28:bot", "name": "Membership bot"}
@@ -64,6 +65,9 @@ def texts(body: dict[str, Any] | None) -> list[str]:
     return out
 
 
+pytestmark = pytest.mark.usefixtures("catalog_only_language")
+
+
 @pytest.fixture
 async def http():
     async with aiohttp.ClientSession() as session:
@@ -88,9 +92,16 @@ class _Clock:
 
 
 async def post(http, base_url: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """Post ``body``; the replies, each checked to be all in the sender's language."""
     async with http.post(f"{base_url}/api/messages", json=body) as response:
         assert response.status in (200, 201), await response.text()
-        return await response.json() if response.status == 200 else None
+        replies = await response.json() if response.status == 200 else None
+    known = {USER["name"], *known_words([body.get("text"), body.get("value")])}
+    for reply in (replies or {}).get("activities", []):
+        check_json(reply, body["locale"], known, checked=reply.get("type") == "message")
+    if replies is not None and isinstance(replies.get("value"), str):  # an invoke's answer
+        replies["value"] = check(replies["value"], body["locale"], known)
+    return replies
 
 
 @pytest.mark.parametrize("order", ["installation first", "conversation update first"])
@@ -211,6 +222,7 @@ async def test_an_adaptive_card_action_is_answered_with_a_message_and_the_dialog
 
         async with http.post(f"{base_url}/api/messages", json=invoke) as response:
             status, body = response.status, await response.json()
+        body["value"] = check(body["value"], "en-US")
         await connector.wait_for(3)
 
     assert status == 200

@@ -17,6 +17,7 @@ import aiohttp
 
 from services import i18n
 from tests.support.chat import card_parts
+from tests.support.connector import ConnectorStandIn
 from tests.support.language import check_json, known_words, strip
 
 BOT = {"id": "28:bot", "name": "Membership bot"}
@@ -105,3 +106,17 @@ def texts(replies: list[dict[str, Any]]) -> str:
         for attachment in reply.get("attachments") or []:
             lines += card_parts(attachment.get("content") or {})[0]
     return "\n".join(lines)
+
+
+def teams_user(
+    http: aiohttp.ClientSession,
+    base_url: str,
+    connector: ConnectorStandIn,
+    user: str = "ana.silva",
+    locale: str = "en-US",
+) -> Teams:
+    """``user``'s Teams chat, its posts at ``connector`` checked to be in their language too."""
+    chat = Teams(http, base_url, user, connector.url, locale=locale, heard=connector.heard,
+                 written=connector.written)  # fmt: skip
+    connector.reads(chat.conversation["id"], locale, connector.written)
+    return chat
