@@ -2,9 +2,10 @@
 
 Every dialog test runs in the catalog-only language mode (``tests/dialogs/conftest.py``), which
 fails a reply with a word of another language or from no catalog. These are the leaks seen in
-chats, each in both languages: who the demo data says did a step, and a journey handed back
-after the help desk in a proactive turn (which carries no locale of its own). The help desk's
-side is over HTTP (tests/e2e/test_handoff_http.py).
+chats, each in both languages: who the demo data says did a step, a journey handed back after
+the help desk in a proactive turn (which carries no locale of its own), and the organization's
+own tenant offered as a button. The help desk's side is over HTTP
+(tests/e2e/test_handoff_http.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from services.unit_of_work import UnitOfWorkFactory
 from tests.support.chat import Chat
 
 ANA = Actor(id="ana.silva", name="Ana Silva")
+TENANT = "7f3c2a10-0000-4000-8000-000000c0de02"  # Northwind's
 
 
 @pytest.fixture
@@ -85,3 +87,30 @@ async def test_a_journey_handed_back_in_a_proactive_turn_asks_again_in_the_users
     assert resumed.text == asked[-1].text == question
     assert resumed.buttons == asked[-1].buttons
     assert resumed.buttons[-1] == done
+
+
+@pytest.mark.parametrize(
+    ("locale", "words", "done"),
+    [
+        ("en-US", ("Buy and activate benefits", "Activate and manage benefits",
+                   "Activate: Azure credits"), "Azure credits is active: activated by Ana Silva"),
+        ("zh-TW", ("購買及啟用權益", "啟用及管理權益", "啟用：Azure 點數"),
+         "Azure 點數 已啟用：由 Ana Silva"),
+    ],
+)  # fmt: skip
+async def test_the_organizations_own_tenant_is_offered_as_it_is_in_either_language(
+    storage, journey_services, locale, words, done
+):
+    order = await journey_services.benefits.create_order(
+        "northwind", ANA, global_admin=True, offer_id="action_pack"
+    )
+    await journey_services.benefits.confirm_payment(order.id, "PAY-1")
+    chat = Chat(storage, journey_services, locale=locale, user_id="ana.silva")
+    await chat.say(words[0])
+    await chat.click(words[1])
+    asked = await chat.click(words[2])
+
+    activated = await chat.click(TENANT)
+
+    assert asked[-1].buttons == [TENANT]
+    assert activated[0].text.startswith(done)
