@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.i18n import normalize_locale
 from services.identity import DEMO_DIRECTORY
 
 __all__ = ["AppType", "MailTransport", "Settings", "SmtpSecurity", "is_loopback"]
@@ -402,6 +403,16 @@ class Settings(BaseSettings):
                 "(for example Europe/Paris or UTC)"
             ) from None
         return value
+
+    @field_validator("help_desk_locale")
+    @classmethod
+    def _spoken_locale(cls, value: str) -> str:
+        locale = normalize_locale(value)
+        if locale is None:
+            raise ValueError(
+                f"HELP_DESK_LOCALE={value!r} is not a language the bot speaks (en-US or zh-TW)"
+            )
+        return locale.value
 
     @property
     def auth_enabled(self) -> bool:
