@@ -109,7 +109,7 @@ class Option:
     """One answer to a question: the stable id its button sends, and its label (``Words``)."""
 
     action: str
-    label: Words = dataclasses.field(hash=False)  # a dict has no hash; the action id tells
+    label: Words = dataclasses.field(hash=False)  # hashed by its action: a label may be a dict
 
 
 class ReminderAction(StrEnum):
