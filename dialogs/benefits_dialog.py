@@ -627,7 +627,10 @@ class BenefitsDialog(JourneyDialog):
         name = _words(benefit.spec.name)
         if benefit.spec.needs is ActivationDetail.TENANT:
             status = await self.services.membership.status(member.organization_id)
-            own = [Option(OWN_TENANT, status.tenant_id)] if status.tenant_id else []
+            tenant = status.tenant_id
+            # The tenant's id is its button's label: data, the same in every language.
+            label = {locale.value: tenant for locale in Locale} if tenant else {}
+            own = [Option(OWN_TENANT, label)] if tenant else []
             step.values["own_tenant"] = status.tenant_id
             return await step.prompt(
                 "tenant",
@@ -643,6 +646,7 @@ class BenefitsDialog(JourneyDialog):
                     ),
                     choices=own,
                     translate={"benefit": name},
+                    own_tenant=tenant,
                 ),
             )
         if benefit.spec.needs is ActivationDetail.SEATS:
@@ -700,8 +704,7 @@ class BenefitsDialog(JourneyDialog):
 
     async def _recognize_tenant(self, prompt: PromptValidatorContext) -> bool:
         if card_action(prompt.context.activity) == OWN_TENANT:
-            spec = prompt.options.validations
-            own = next((c["label"] for c in spec.get("choices", [])), None)
+            own = prompt.options.validations.get("values", {}).get("own_tenant")
             prompt.recognized.value = own
             return own is not None
         value = (prompt.recognized.value or "").strip() if prompt.recognized.succeeded else ""

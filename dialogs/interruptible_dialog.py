@@ -42,7 +42,10 @@ _BY_BUTTON = (
     Intent.HUMAN,
 )  # fmt: skip
 # Each language is named in its own words, whatever the language of the moment.
-_LANGUAGES = (Option(Intent.ENGLISH, "English"), Option(Intent.CHINESE, "繁體中文"))
+_LANGUAGES = tuple(
+    Option(intent, {locale.value: name for locale in Locale})
+    for intent, name in ((Intent.ENGLISH, "English"), (Intent.CHINESE, "繁體中文"))
+)
 
 HELP_TEXT = N_(
     "I guide Microsoft Partner Network members through their membership: creating the Partner "

@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, delete, or_, select
 
 from services.clock import Clock
 from services.errors import NotFound, RenewalNotOpen, SetupIncomplete, ViewOnlyRecord
+from services.i18n import N_
 from services.profile import ADDRESS_FIELDS, LegalProfile
 from services.tables import (
     AgreementDecisionRow,
@@ -46,8 +47,10 @@ from services.tables import (
 from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
+    "DEMO_DATA",
     "RENEWAL_WINDOW_DAYS",
     "SETUP_STEPS",
+    "SYSTEM_ACTOR_NAMES",
     "Actor",
     "AgreementVersion",
     "ChecklistItem",
@@ -122,6 +125,13 @@ class Actor(BaseModel):
     name: str
 
 
+# Who acts when no person does. Their names are English source strings, stored as they are and
+# shown in the reader's language (``ChecklistItem.by_system``): rows an earlier release wrote
+# read the same.
+DEMO_DATA = Actor(id="demo", name=N_("demo data"))
+SYSTEM_ACTOR_NAMES = frozenset({DEMO_DATA.name})
+
+
 class MembershipView(BaseModel):
     """A membership as the user sees it on a given day."""
 
@@ -142,6 +152,7 @@ class ChecklistItem(BaseModel):
     step: Step
     state: StepState
     by: str | None = None
+    by_system: bool = False  # ``by`` names no person but the system (a source string)
     at: datetime | None = None
 
 
@@ -305,7 +316,7 @@ class MembershipService:
         checklist = [
             ChecklistItem(
                 step=step, state=StepState(entries[step].state), by=entries[step].by_user,
-                at=entries[step].at,
+                by_system=entries[step].by_user in SYSTEM_ACTOR_NAMES, at=entries[step].at,
             )
             if step in entries
             else ChecklistItem(step=step, state=StepState.PENDING)
