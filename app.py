@@ -169,6 +169,7 @@ def create_app(
             webchat_js=settings.webchat_js,
             demo_users=lambda: _demo_users(app),
             on_help_desk_opened=_local_help_desk(app),
+            help_desk_locale=normalize_locale(settings.help_desk_locale) or DEFAULT_LOCALE,
         )
         from bot.dev_outbox import setup_dev_outbox
 
@@ -343,7 +344,7 @@ def _reminder_runner(
         units,
         clock,
         ChatReminderChannel(adapter, settings.microsoft_app_id, keeper),
-        EmailReminderChannel(EmailComposer(settings.mail_from, settings.mail_from_name)),
+        EmailReminderChannel(EmailComposer.from_settings(settings)),
         thresholds=settings.reminder_thresholds,
         default_timezone=settings.reminder_default_timezone,
         references=keeper.references,

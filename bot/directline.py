@@ -36,7 +36,9 @@ and ``conversationUpdate``), and ``on_help_desk_opened`` then names it the help 
 does so unless a real Teams help desk was named). What the bot posts to the channel or to one
 of its threads (``<channel id>;messageid=<root>``) lands in the newest help-desk view's log,
 flat: Web Chat shows no threads. The demo user of each help-desk view is a member of the team
-for the connector's member look-up; everyone else is not.
+for the connector's member look-up; everyone else is not. The view speaks the help desk's
+language (``HELP_DESK_LOCALE``), whatever the page's: the page asks ``GET /dev/help-desk`` for
+it, with the view's title and its hint, which names the card's buttons as the card does.
 
 A limitation, kept for simplicity: what the agent writes goes into the thread the bot posted
 into last (a new request's card, or the user's latest words), so the agent answers the latest
@@ -56,6 +58,9 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from dialogs.handoff_cards import CLAIM_LABEL, RESOLVE_LABEL
+from services.i18n import N_, Locale, translator
 
 __all__ = [
     "BOT_ACCOUNT",
@@ -206,6 +211,14 @@ PAGE = web.AppKey("chat_page", bytes)
 DEMO_USERS: web.AppKey[DemoUsers] = web.AppKey("demo_users")
 WEBCHAT_JS = web.AppKey("webchat_js", Path)
 HELP_DESK_OPENED: web.AppKey[HelpDeskOpened] = web.AppKey("help_desk_opened")
+HELP_DESK_LOCALE = web.AppKey("help_desk_locale", Locale)
+
+VIEW_TITLE = N_("Membership bot — help desk")
+VIEW_HINT = N_(
+    "Help-desk view: requests for a person arrive here. Click “{claim}” on one, then write here "
+    "to answer the user; “{resolve}” hands the chat back. What you write goes to the latest "
+    "request."
+)
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -497,6 +510,20 @@ async def list_demo_users(request: web.Request) -> web.Response:
     return web.json_response(await request.app[DEMO_USERS]())
 
 
+async def help_desk_view(request: web.Request) -> web.Response:
+    """What the help-desk view says, in the help desk's language (its buttons named as shown)."""
+    locale = request.app[HELP_DESK_LOCALE]
+    t = translator(locale)
+    claim, resolve = t.gettext(CLAIM_LABEL), t.gettext(RESOLVE_LABEL)
+    return web.json_response(
+        {
+            "locale": locale.value,
+            "title": t.gettext(VIEW_TITLE),
+            "hint": t.gettext(VIEW_HINT, claim=claim, resolve=resolve),
+        }
+    )
+
+
 async def chat_page(request: web.Request) -> web.Response:
     """Serve the chat page."""
     return web.Response(body=request.app[PAGE], content_type="text/html", charset="utf-8")
@@ -524,12 +551,15 @@ def setup_directline(
     webchat_js: Path,
     demo_users: DemoUsers = _nobody,
     on_help_desk_opened: HelpDeskOpened = _no_help_desk,
+    help_desk_locale: Locale = Locale.EN_US,
 ) -> None:
     """Mount the chat page, the Direct Line emulation and the connector routes on ``app``.
 
-    ``on_help_desk_opened`` runs after a help-desk view installed the bot in the local channel.
+    ``on_help_desk_opened`` runs after a help-desk view installed the bot in the local channel;
+    the view speaks ``help_desk_locale``, as the help desk's cards do.
     """
     app[STORE] = DirectLineStore()
+    app[HELP_DESK_LOCALE] = help_desk_locale
     app[HELP_DESK_OPENED] = on_help_desk_opened
     app[DEMO_USERS] = demo_users
     app[DELIVER] = deliver
@@ -539,6 +569,7 @@ def setup_directline(
     add.add_get("/", chat_page)
     add.add_get("/webchat.js", serve_webchat_js)
     add.add_get("/dev/users", list_demo_users)
+    add.add_get("/dev/help-desk", help_desk_view)
     add.add_post("/v3/directline/tokens/generate", generate_token)
     add.add_post("/v3/directline/tokens/refresh", refresh_token)
     add.add_post("/v3/directline/conversations", start_conversation)

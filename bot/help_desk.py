@@ -44,7 +44,14 @@ from botbuilder.schema import (
 )
 from botframework.connector.models import ErrorResponseException
 
-from bot.proactive import CHANNEL, GROUP_CHAT, ReferenceKeeper, user_id_of
+from bot.proactive import (
+    CHANNEL,
+    GROUP_CHAT,
+    ReferenceKeeper,
+    continue_in,
+    reference_of,
+    user_id_of,
+)
 from bot.transcript import TranscriptRecorder
 from dialogs.cards import message
 from dialogs.handoff_cards import (
@@ -61,7 +68,7 @@ from dialogs.handoff_cards import (
 from dialogs.handoff_dialog import CANCEL_REQUEST, RATE
 from dialogs.intents import recognize_score
 from dialogs.people import HelpRequest
-from dialogs.texts import texts, turn_locale
+from dialogs.texts import speak_in, texts, turn_locale
 from services.clock import Clock
 from services.errors import NotFound
 from services.handoff import (
@@ -269,6 +276,7 @@ class TeamsHelpDesk:
         channel = await self.handoff.help_desk()
         if channel is None or _base_channel(str(conversation.id)) != channel.channel_id:
             return False
+        speak_in(context, self._desk.locale)  # whatever language the agent's Teams is in
         value = activity.value if isinstance(activity.value, dict) else {}
         if value.get("action") in (CLAIM, RESOLVE):
             await self._agent_action(context, channel, str(value["action"]), value.get("ticket"))
@@ -485,22 +493,21 @@ class TeamsHelpDesk:
     ) -> bool:
         """Run ``callback`` in the help-desk channel (or one of its threads); False if it failed."""
         reference = _channel_reference(channel, conversation_id)
+        reference.locale = self._desk.locale.value  # the help desk's, whoever installed the bot
         return await self._continue(reference, callback, where="the help-desk channel")
 
     async def _in_user_chat(self, ticket: Ticket, say: Say) -> bool:
-        """Post to the ticket's user in their latest chat, in the ticket's language."""
+        """Post to the ticket's user in their latest chat, in the language they last spoke."""
         stored = await self._keeper.references.latest_for(ticket.requester_id)
         if stored is None:
             logger.info("no conversation to reach a help-desk requester in",
                         extra={"ticket": ticket.number})  # fmt: skip
             return False
-        reference = ConversationReference().deserialize(stored.document)
-        t = translator(ticket.locale)
 
         async def post(turn: TurnContext) -> None:
-            await say(turn, t)
+            await say(turn, texts(turn))
 
-        return await self._continue(reference, post, where="a requester's chat")
+        return await self._continue(reference_of(stored), post, where="a requester's chat")
 
     async def _continue(
         self,
@@ -509,25 +516,12 @@ class TeamsHelpDesk:
         *,
         where: str,
     ) -> bool:
-        failures: list[Exception] = []
-
-        async def run(context: TurnContext) -> None:
-            # Caught here: the adapter would otherwise hand the error to on_turn_error, which
-            # apologises into the conversation that just failed.
-            try:
-                await callback(context)
-            except Exception as error:
-                failures.append(error)
-
-        try:
-            await self._adapter.continue_conversation(reference, run, self._app_id)
-        except Exception as error:  # the credentials or the connector could not be had
-            failures.append(error)
-        if not failures:
+        failure = await continue_in(self._adapter, self._app_id, reference, callback)
+        if failure is None:
             return True
-        status = getattr(getattr(failures[0], "response", None), "status_code", None)
+        status = getattr(getattr(failure, "response", None), "status_code", None)
         logger.warning("could not post to %s: %s (HTTP %s)", where,
-                       type(failures[0]).__name__, status, exc_info=failures[0])  # fmt: skip
+                       type(failure).__name__, status, exc_info=failure)  # fmt: skip
         return False
 
     async def _append(self, ticket: Ticket, sender: Sender, text: str) -> None:

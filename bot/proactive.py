@@ -7,6 +7,12 @@ marks a conversation inactive when the bot is uninstalled from it. It remembers 
 stored, per process and bounded, so an ordinary turn costs no write. ``Proactive.tell`` posts
 into a user's latest conversation through the adapter's ``continue_conversation``, with the
 bot's app id (platform notes).
+
+Every proactive turn (``continue_in``: a notice, a reminder, the help desk's messages and the
+journey it hands back) speaks the language of the conversation it continues: the one its user
+last spoke there, as ``ReferenceKeeper`` stored it (their explicit choice included). The SDK's
+continuation activity carries no locale; without one a turn would fall back to English for
+anyone who never chose a language with "language" / "語言".
 ``ContactConfirmedNotifier`` is what the verification page calls once a primary contact has
 confirmed: it tells the person who asked, in their chat, and offers the next step.
 """
@@ -16,20 +22,26 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
 from dialogs.notices import contact_confirmed
 from dialogs.people import tenant_of
-from dialogs.texts import turn_locale
+from dialogs.texts import texts, turn_locale
 from services.contact_verification import Confirmation
 from services.conversations import ConversationReferences, StoredReference, TeamChannel
-from services.i18n import DEFAULT_LOCALE, Translator, normalize_locale, translator
+from services.i18n import Translator
 from services.membership import MembershipService
 
-__all__ = ["ContactConfirmedNotifier", "Proactive", "ReferenceKeeper"]
+__all__ = [
+    "ContactConfirmedNotifier",
+    "Proactive",
+    "ReferenceKeeper",
+    "continue_in",
+    "reference_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -169,6 +181,42 @@ class ReferenceKeeper:
             self._stored.popitem(last=False)
 
 
+def reference_of(stored: StoredReference) -> ConversationReference:
+    """A stored conversation's reference, with the language its user last spoke there."""
+    reference = ConversationReference().deserialize(stored.document)
+    reference.locale = stored.locale or reference.locale
+    return reference
+
+
+async def continue_in(
+    adapter: BotAdapter,
+    app_id: str,
+    reference: ConversationReference,
+    callback: Callable[[TurnContext], Awaitable[None]],
+) -> Exception | None:
+    """Run ``callback`` in a proactive turn of the conversation, in its language.
+
+    The turn's activity carries the reference's locale, so the turn's language is resolved as
+    any turn's is (``dialogs.texts``). Returns what failed, if anything: caught here, because
+    the adapter would otherwise hand the error to on_turn_error, which apologises into the very
+    conversation that just failed.
+    """
+    failures: list[Exception] = []
+
+    async def run(context: TurnContext) -> None:
+        context.activity.locale = reference.locale or context.activity.locale
+        try:
+            await callback(context)
+        except Exception as error:
+            failures.append(error)
+
+    try:
+        await adapter.continue_conversation(reference, run, app_id)
+    except Exception as error:  # the credentials or the connector could not be had
+        failures.append(error)
+    return failures[0] if failures else None
+
+
 class Proactive:
     """Post a message into a user's latest conversation with the bot."""
 
@@ -183,29 +231,17 @@ class Proactive:
         if stored is None:
             logger.info("no conversation to reach a user in", extra={"user_id": user_id})
             return False
-        locale = normalize_locale(stored.locale) or DEFAULT_LOCALE
-        reference = ConversationReference().deserialize(stored.document)
-
-        failures: list[Exception] = []
 
         async def send(context: TurnContext) -> None:
-            # Caught here: the adapter would otherwise hand the error to on_turn_error, which
-            # apologises into the very conversation that just failed.
-            try:
-                await context.send_activity(message(translator(locale)))
-            except Exception as error:
-                failures.append(error)
+            await context.send_activity(message(texts(context)))
 
-        try:
-            await self._adapter.continue_conversation(reference, send, self._app_id)
-        except Exception as error:  # the credentials or the connector could not be had
-            failures.append(error)
-        if not failures:
+        failure = await continue_in(self._adapter, self._app_id, reference_of(stored), send)
+        if failure is None:
             return True
-        status = getattr(getattr(failures[0], "response", None), "status_code", None)
+        status = getattr(getattr(failure, "response", None), "status_code", None)
         logger.warning(
             "could not post to a user's conversation: %s (HTTP %s)",
-            type(failures[0]).__name__,
+            type(failure).__name__,
             status,
             extra={"user_id": user_id},
         )

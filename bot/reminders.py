@@ -1,8 +1,8 @@
 """Renewal reminders in the chat: ``ChatReminderChannel`` posts the reminder card.
 
-It posts into the recipient's conversation (the reference the runner found for them) through
-the adapter's ``continue_conversation``, with the bot's app id, in the recipient's language,
-and says how it went, as ``services.reminders.ReminderChannel`` asks:
+It posts into the recipient's conversation (the reference the runner found for them) in a
+proactive turn (``bot.proactive.continue_in``), with the bot's app id, in the language the
+recipient last spoke there, and says how it went, as ``services.reminders.ReminderChannel`` asks:
 
 * the connector accepted the message: ``Sent``;
 * HTTP 429: ``RetryAfter``, with the seconds of its ``Retry-After`` header (0 without one);
@@ -18,11 +18,10 @@ from __future__ import annotations
 import logging
 
 from botbuilder.core import BotAdapter, TurnContext
-from botbuilder.schema import ConversationReference
 
-from bot.proactive import ReferenceKeeper
+from bot.proactive import ReferenceKeeper, continue_in, reference_of
 from dialogs.cards import message, renewal_reminder_card
-from services.i18n import translator
+from dialogs.texts import texts
 from services.reminders import DeliveryResult, DueReminder, Failed, Gone, RetryAfter, Sent
 from services.retry import retry_after_seconds
 
@@ -47,34 +46,23 @@ class ChatReminderChannel:
         stored = reminder.recipient.reference
         if stored is None:
             return Failed("no conversation to post in", permanent=True)
-        reference = ConversationReference().deserialize(stored.document)
-        card = renewal_reminder_card(
-            translator(reminder.recipient.locale),
-            organization_id=reminder.organization_id,
-            legal_name=reminder.legal_name,
-            expiry_date=reminder.expiry_date,
-            days_left=reminder.days_left,
-            pending_steps=reminder.pending_steps,
-            legacy=reminder.legacy,
-            view_only=reminder.view_only,
-        )
-        failures: list[Exception] = []
 
         async def send(context: TurnContext) -> None:
-            # Caught here: the adapter would otherwise hand the error to on_turn_error, which
-            # apologises into the very conversation that just failed.
-            try:
-                await context.send_activity(message(card))
-            except Exception as error:
-                failures.append(error)
+            card = renewal_reminder_card(
+                texts(context),
+                organization_id=reminder.organization_id,
+                legal_name=reminder.legal_name,
+                expiry_date=reminder.expiry_date,
+                days_left=reminder.days_left,
+                pending_steps=reminder.pending_steps,
+                legacy=reminder.legacy,
+                view_only=reminder.view_only,
+            )
+            await context.send_activity(message(card))
 
-        try:
-            await self._adapter.continue_conversation(reference, send, self._app_id)
-        except Exception as error:  # the credentials or the connector could not be had
-            failures.append(error)
-        if not failures:
+        failure = await continue_in(self._adapter, self._app_id, reference_of(stored), send)
+        if failure is None:
             return Sent()
-        failure = failures[0]
         response = getattr(failure, "response", None)
         status = getattr(response, "status_code", None)
         if status == _THROTTLED:

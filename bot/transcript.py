@@ -22,6 +22,7 @@ from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
 
 from bot.proactive import CHANNEL
 from services.handoff import TranscriptLine
+from services.i18n import unmarked
 
 __all__ = ["TranscriptRecorder"]
 
@@ -98,7 +99,7 @@ class _TurnLines:
     ) -> list[ResourceResponse]:
         for sent in activities:
             if sent.type == ActivityTypes.message and (said := _said(sent)):
-                self.keep("bot", said)
+                self.keep("bot", unmarked(said))
         return await send()
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
-from dialogs.cards import Option
+from dialogs.cards import Option, in_words
 from dialogs.journey_dialog import JourneyDialog
 from dialogs.people import JourneyServices
 from dialogs.prompts import OptionPrompt, ask
-from dialogs.texts import texts, turn_locale
+from dialogs.texts import texts
 from dialogs.waterfall import Waterfall
 from services.i18n import N_
 from services.membership import Step, StepState
@@ -46,15 +46,13 @@ class AgreementDialog(JourneyDialog):
                 t.gettext(
                     "{organization} has already accepted the partner agreement ({by}, {when}).",
                     organization=status.legal_name,
-                    by=done.by,
+                    by=t.gettext(done.by) if done.by and done.by_system else done.by,
                     when=done.at.date().isoformat() if done.at else "",
                 )
             )
             return await step.end_dialog()
         agreement = await self.services.membership.current_agreement()
-        summary = agreement.summaries.get(turn_locale(step.context)) or next(
-            iter(agreement.summaries.values())
-        )
+        summary = in_words(t, agreement.summaries)
         await step.context.send_activity(
             t.gettext(
                 "**Microsoft Partner Network agreement**, version {version} (in force since "

@@ -36,6 +36,7 @@ and group chats) is an ``Action.OpenUrl`` that opens the reader's chat with the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -49,7 +50,7 @@ from dialogs.intents import JOURNEY_LABELS, MENU_LABELS, Intent
 from dialogs.journey_dialog import STEP_NAMES, TIER_NAMES
 from services.benefits import Benefit, BenefitState
 from services.contact_verification import Confirmation, VettingStatus, VettingSubStatus
-from services.i18n import N_, Locale, Translator, translator
+from services.i18n import N_, Locale, Translator, in_language, translator
 from services.membership import Goal, MembershipView, OrganizationStatus, Step, StepState
 from services.profile import FIELDS, FieldError, countries, form_fields
 
@@ -100,7 +101,9 @@ def in_words(t: Translator, words: Words) -> str:
     """``words`` in ``t``'s language."""
     if isinstance(words, str):
         return t.gettext(words)
-    return words.get(t.locale.value) or next(iter(words.values()), "")
+    if text := words.get(t.locale.value):
+        return in_language(text, t.locale)
+    return next(iter(words.values()), "")
 
 
 def localized(source: str, **values: Words) -> dict[str, str]:
@@ -124,7 +127,7 @@ class Option:
     """One answer to a question: the stable id its button sends, and its label (``Words``)."""
 
     action: str
-    label: Words
+    label: Words = dataclasses.field(hash=False)  # hashed by its action: a label may be a dict
 
 
 class ReminderAction(StrEnum):
@@ -443,7 +446,7 @@ def profile_form(t: Translator, values: dict[str, str], errors: dict[str, str]) 
             element: dict[str, Any] = {
                 "type": "Input.ChoiceSet", "id": field, "label": label, "style": "compact",
                 "isRequired": required, "value": value,
-                "choices": [{"title": f"{name} ({code})", "value": code}
+                "choices": [{"title": in_language(f"{name} ({code})", t.locale), "value": code}
                             for code, name in names.items()],  # the language's order
             }  # fmt: skip
         else:

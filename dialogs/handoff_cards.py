@@ -1,12 +1,12 @@
 """What the help desk shows: the ticket card in its Teams channel, and the user's notices.
 
 The ticket card (``ticket_card``) is posted to the help-desk channel as a new thread and
-updated in place as the ticket moves (open, claimed, resolved, cancelled); it is in the help
-desk's language. Its buttons send ``{"action": "handoff.claim" | "handoff.resolve", "ticket":
-<id>}``. The user's side is in the user's language: an agent joined, an agent's message, the
-request is resolved, still waiting; and the rating card, whose buttons send ``{"action":
-"handoff.rate", "ticket": <id>, "score": <1..5>}`` (``dialogs/handoff_dialog.py`` answers
-them).
+updated in place as the ticket moves (open, claimed, resolved, cancelled); it is all in the
+help desk's language (``HELP_DESK_LOCALE``) but for the conversation it quotes. Its buttons
+send ``{"action": "handoff.claim" | "handoff.resolve", "ticket": <id>}``. The user's side is
+in the user's language: an agent joined, an agent's message, the request is resolved, still
+waiting; and the rating card, whose buttons send ``{"action": "handoff.rate", "ticket": <id>,
+"score": <1..5>}`` (``dialogs/handoff_dialog.py`` answers them).
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from typing import Any
 # The module, not its names: an imported ``Option`` would count as this module's own.
 from dialogs import handoff_dialog
 from dialogs.cards import _action_sets, _button, _card, _text, choice_card
+from dialogs.intents import JOURNEY_LABELS, Intent
 from services.handoff import Ticket, TicketReason, TicketStatus
-from services.i18n import N_, Translator
+from services.i18n import N_, Locale, Translator
 from services.membership import OrganizationStatus
 
 __all__ = [
     "CLAIM",
+    "CLAIM_LABEL",
+    "JOURNEYS",
     "RESOLVE",
+    "RESOLVE_LABEL",
     "agent_joined",
     "agent_message",
     "rating_card",
@@ -35,6 +39,7 @@ __all__ = [
 
 CLAIM = "handoff.claim"
 RESOLVE = "handoff.resolve"
+CLAIM_LABEL, RESOLVE_LABEL = N_("Claim"), N_("Resolve")  # the ticket card's buttons
 
 _REASONS = {
     TicketReason.ASKED: N_("The user asked for a person"),
@@ -48,6 +53,18 @@ _STATUSES = {
     TicketStatus.ABANDONED: N_("Cancelled by the user"),
 }
 _SENDERS = {"user": N_("User"), "bot": N_("Bot"), "agent": N_("Agent")}
+_LANGUAGES = {Locale.EN_US: N_("English"), Locale.ZH_TW: N_("Traditional Chinese")}
+# The journeys a request may come from, by the dialog id the ticket keeps: named as the menu
+# names them.
+JOURNEYS = {
+    "CreateAccountDialog": Intent.CREATE_ACCOUNT,
+    "RenewDialog": Intent.RENEW,
+    "VerifyContactDialog": Intent.VERIFY_CONTACT,
+    "AgreementDialog": Intent.ACCEPT_AGREEMENT,
+    "AdminAgentDialog": Intent.ADMIN_AGENT,
+    "BenefitsDialog": Intent.BENEFITS,
+    "StatusDialog": Intent.STATUS,
+}
 _SCORES = ("1", "2", "3", "4", "5")
 
 
@@ -74,10 +91,9 @@ def ticket_card(
     facts = [
         (t.gettext("Requester"), ticket.requester_name),
         (t.gettext("Organization"), _organization(t, ticket, organization)),
-        (t.gettext("Journey"), ticket.journey or t.gettext("none")),
-        (t.gettext("Step"), ticket.step or t.gettext("none")),
+        (t.gettext("Journey"), _journey(t, ticket.journey)),
         (t.gettext("Reason"), t.gettext(_REASONS[ticket.reason])),
-        (t.gettext("Language"), ticket.locale.value),
+        (t.gettext("Language"), t.gettext(_LANGUAGES[ticket.locale])),
         (t.gettext("Status"), status),
         (t.gettext("Opened"), _when(ticket.created_at)),
     ]
@@ -106,9 +122,9 @@ def ticket_card(
         ]
     buttons = []
     if ticket.status is TicketStatus.OPEN:
-        buttons.append(_ticket_button(t.gettext("Claim"), CLAIM, ticket.id))
+        buttons.append(_ticket_button(t.gettext(CLAIM_LABEL), CLAIM, ticket.id))
     if ticket.active:
-        buttons.append(_ticket_button(t.gettext("Resolve"), RESOLVE, ticket.id))
+        buttons.append(_ticket_button(t.gettext(RESOLVE_LABEL), RESOLVE, ticket.id))
     return _card([*body, *_action_sets(buttons)])
 
 
@@ -117,6 +133,14 @@ def _organization(t: Translator, ticket: Ticket, organization: OrganizationStatu
     if organization is not None:
         return organization.legal_name
     return ticket.organization_id or t.gettext("not known")
+
+
+def _journey(t: Translator, journey: str | None) -> str:
+    """The journey a request came from, as the menu calls it (the menu itself: none)."""
+    if journey is None:
+        return t.gettext("none")
+    intent = JOURNEYS.get(journey)
+    return t.gettext(JOURNEY_LABELS[intent]) if intent is not None else journey
 
 
 def rating_card(t: Translator, ticket: Ticket) -> dict[str, Any]:

@@ -54,7 +54,10 @@ _BY_BUTTON = (
     Intent.HUMAN,
 )  # fmt: skip
 # Each language is named in its own words, whatever the language of the moment.
-_LANGUAGES = (Option(Intent.ENGLISH, "English"), Option(Intent.CHINESE, "繁體中文"))
+_LANGUAGES = tuple(
+    Option(intent, {locale.value: name for locale in Locale})
+    for intent, name in ((Intent.ENGLISH, "English"), (Intent.CHINESE, "繁體中文"))
+)
 _WITHDRAW = "withdraw"  # cancel while a request for a person waits: withdraw it too?
 STOPPED = N_("OK, I've stopped that. Anything you saved is kept.")
 GREETED = N_("Hello! Here is where we are:")

@@ -21,6 +21,7 @@ __all__ = [
     "format_time",
     "resolve_locale",
     "save_locale",
+    "speak_in",
     "texts",
     "time_zone",
     "turn_locale",
@@ -55,6 +56,11 @@ async def save_locale(
     profile = await load_profile(accessor, context)
     profile.locale = locale
     await accessor.set(context, profile.model_dump(mode="json"))
+    context.turn_state[LOCALE_KEY] = locale
+
+
+def speak_in(context: TurnContext, locale: Locale) -> None:
+    """Speak ``locale`` for the rest of this turn (the help desk's channel speaks its own)."""
     context.turn_state[LOCALE_KEY] = locale
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from services.benefit_tables import CatalogRow
 from services.clock import Clock
 from services.errors import NotFound
-from services.i18n import Locale
+from services.i18n import Locale, in_language
 from services.membership import Tier
 from services.unit_of_work import UnitOfWork
 
@@ -67,7 +67,7 @@ class LocalizedText(_Strict):
 
     def text(self, locale: Locale) -> str:
         """The text in ``locale``."""
-        return self.zh_TW if locale is Locale.ZH_TW else self.en_US
+        return in_language(self.zh_TW if locale is Locale.ZH_TW else self.en_US, locale)
 
 
 class BenefitKind(StrEnum):

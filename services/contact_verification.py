@@ -305,7 +305,7 @@ class EmailContactVerification:
         return cls(
             units,
             clock,
-            EmailComposer(settings.mail_from, settings.mail_from_name),
+            EmailComposer.from_settings(settings),
             public_base_url=settings.public_base_url,
             token_ttl=timedelta(hours=settings.verification_token_hours),
             wake=wake,

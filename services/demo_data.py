@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from services.clock import Clock
-from services.membership import Actor, StepState
+from services.membership import DEMO_DATA, StepState
 from services.tables import (
     AgreementVersionRow,
     ChecklistEntryRow,
@@ -31,7 +31,6 @@ from services.unit_of_work import UnitOfWork
 __all__ = ["DEMO_ORGANIZATIONS", "load_demo"]
 
 DEMO_ORGANIZATIONS = Path(__file__).parent / "demo" / "organizations.json"
-_LOADER = Actor(id="demo", name="demo data")
 
 
 def _day(today: date, offset: int) -> date:
@@ -102,7 +101,7 @@ async def load_demo(
             for step, state in entry.get("checklist", {}).items():
                 session.add(
                     ChecklistEntryRow(organization_id=entry["id"], step=step,
-                                      state=StepState(state).value, by_user=_LOADER.name, at=now)
+                                      state=StepState(state).value, by_user=DEMO_DATA.name, at=now)
                 )  # fmt: skip
             added.append(entry["id"])
         await unit.commit()

@@ -4,11 +4,15 @@ The words come from the gettext catalog (``t.gettext`` below, extracted by ``mak
 like every other string); the Jinja2 templates in ``templates/`` only lay them out, once as
 plain text and once as HTML (escaped), and each message carries both as
 ``multipart/alternative``. The only secret a verification email carries is its link.
+
+The sender's name (``From`` and the signature) is in the reader's language too: the one the
+operator gave for that language (``MAIL_FROM_NAME_ZH_TW``), else the catalog's translation of
+the default name, else ``MAIL_FROM_NAME`` as given (a name of the operator's own, a brand).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.headerregistry import Address
@@ -20,12 +24,21 @@ from pathlib import Path
 from babel.dates import format_date, format_time, get_datetime_format
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.i18n import N_, Locale, translator
+from services.i18n import N_, Locale, in_language, translator
 from services.membership import Step
+from services.settings import Settings
 
-__all__ = ["TEMPLATES_DIR", "EmailComposer", "RenewalReminderEmail", "VerificationRequest"]
+__all__ = [
+    "DEFAULT_SENDER_NAME",
+    "TEMPLATES_DIR",
+    "EmailComposer",
+    "RenewalReminderEmail",
+    "VerificationRequest",
+]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+# ``MAIL_FROM_NAME``'s default: the catalog says it in each language.
+DEFAULT_SENDER_NAME = N_("Partner membership assistant")
 
 
 @dataclass(frozen=True)
@@ -65,10 +78,18 @@ _STEP_NAMES = {
 
 
 class EmailComposer:
-    """Render emails from the templates, from one sender."""
+    """Render emails from the templates, from one sender (named in each reader's language)."""
 
-    def __init__(self, sender: str, sender_name: str, *, templates: Path = TEMPLATES_DIR) -> None:
+    def __init__(
+        self,
+        sender: str,
+        sender_name: str,
+        *,
+        sender_names: Mapping[Locale, str] | None = None,
+        templates: Path = TEMPLATES_DIR,
+    ) -> None:
         self.sender = Address(display_name=sender_name, addr_spec=sender)
+        self._sender_names = {locale: name for locale, name in (sender_names or {}).items() if name}
         self._environment = Environment(
             loader=FileSystemLoader(templates),
             autoescape=select_autoescape(enabled_extensions=("html",), default=False),
@@ -77,6 +98,24 @@ class EmailComposer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EmailComposer:
+        """The service's composer: ``MAIL_FROM``, named ``MAIL_FROM_NAME`` (and its zh-TW name)."""
+        return cls(
+            settings.mail_from,
+            settings.mail_from_name,
+            sender_names={Locale.ZH_TW: settings.mail_from_name_zh_tw},
+        )
+
+    def sender_in(self, locale: Locale) -> Address:
+        """The sender, named in ``locale``."""
+        name = self.sender.display_name
+        if locale in self._sender_names:
+            name = self._sender_names[locale]
+        elif name == DEFAULT_SENDER_NAME:
+            name = translator(locale).gettext(DEFAULT_SENDER_NAME)
+        return Address(display_name=name, addr_spec=self.sender.addr_spec)
 
     def contact_verification(
         self, request: VerificationRequest, locale: Locale, *, now: datetime
@@ -128,7 +167,7 @@ class EmailComposer:
             ),
             to=Address(display_name=request.contact_name, addr_spec=request.contact_email),
             now=now,
-            values={"words": words, "link": request.link, "sender": self.sender.display_name},
+            values={"words": words, "link": request.link},
         )
 
     def renewal_reminder(
@@ -137,7 +176,9 @@ class EmailComposer:
         """The email reminding a recipient that the membership expires, in ``locale``."""
         t = translator(locale)
         organization = reminder.organization
-        expiry = format_date(reminder.expiry_date, "long", locale=locale.gettext_name)
+        expiry = in_language(
+            format_date(reminder.expiry_date, "long", locale=locale.gettext_name), locale
+        )
         days = reminder.days_left
         if days > 0:
             subject = t.gettext(
@@ -218,7 +259,7 @@ class EmailComposer:
             subject=subject,
             to=Address(display_name=reminder.recipient_name, addr_spec=reminder.recipient_email),
             now=now,
-            values={"words": words, "sender": self.sender.display_name},
+            values={"words": words},
         )
 
     def _message(
@@ -231,13 +272,15 @@ class EmailComposer:
         now: datetime,
         values: dict[str, object],
     ) -> EmailMessage:
+        sender = self.sender_in(locale)
         message = EmailMessage()
         message["Subject"] = subject
-        message["From"] = self.sender
+        message["From"] = sender
         message["To"] = to
         message["Date"] = rfc5322_date(now.astimezone(UTC))
-        message["Message-ID"] = make_msgid(domain=self.sender.domain or None)
+        message["Message-ID"] = make_msgid(domain=sender.domain or None)
         message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+        values = {**values, "sender": sender.display_name}  # the signature
         text = self._environment.get_template(f"{template}.txt").render(values)
         html = self._environment.get_template(f"{template}.html").render(values, lang=locale.value)
         message.set_content(text)
@@ -253,4 +296,4 @@ def _moment(moment: datetime, locale: Locale) -> str:
     pattern = get_datetime_format("long", locale=name).replace("'", "")
     date = format_date(moment.astimezone(UTC), "long", locale=name)
     time = format_time(moment, "short", tzinfo=UTC, locale=name)
-    return f"{pattern.replace('{1}', date).replace('{0}', time)} (UTC)"
+    return in_language(f"{pattern.replace('{1}', date).replace('{0}', time)} (UTC)", locale)

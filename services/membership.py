@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, delete, or_, select
 
 from services.clock import Clock
 from services.errors import NotFound, RenewalNotOpen, SetupIncomplete, ViewOnlyRecord
+from services.i18n import N_
 from services.profile import ADDRESS_FIELDS, LegalProfile
 from services.tables import (
     AgreementDecisionRow,
@@ -47,8 +48,10 @@ from services.unit_of_work import UnitOfWork, rows
 
 __all__ = [
     "CONTACT_VERIFIED",
+    "DEMO_DATA",
     "RENEWAL_WINDOW_DAYS",
     "SETUP_STEPS",
+    "SYSTEM_ACTOR_NAMES",
     "Actor",
     "AgreementVersion",
     "ChecklistItem",
@@ -125,6 +128,13 @@ class Actor(BaseModel):
     name: str
 
 
+# Who acts when no person does. Their names are English source strings, stored as they are and
+# shown in the reader's language (``ChecklistItem.by_system``): rows an earlier release wrote
+# read the same.
+DEMO_DATA = Actor(id="demo", name=N_("demo data"))
+SYSTEM_ACTOR_NAMES = frozenset({DEMO_DATA.name})
+
+
 class MembershipView(BaseModel):
     """A membership as the user sees it on a given day."""
 
@@ -145,6 +155,7 @@ class ChecklistItem(BaseModel):
     step: Step
     state: StepState
     by: str | None = None
+    by_system: bool = False  # ``by`` names no person but the system (a source string)
     at: datetime | None = None
 
 
@@ -281,7 +292,10 @@ def _item(step: Step, recorded: Any, stored: StepState | None) -> ChecklistItem:
         return ChecklistItem(step=step, state=stored)  # who and when are not known
     if recorded is None:
         return ChecklistItem(step=step, state=state)
-    return ChecklistItem(step=step, state=state, by=recorded.by_user, at=recorded.at)
+    return ChecklistItem(
+        step=step, state=state, by=recorded.by_user, at=recorded.at,
+        by_system=recorded.by_user in SYSTEM_ACTOR_NAMES,
+    )  # fmt: skip
 
 
 def checklist(

@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from services.i18n import normalize_locale
 from services.identity import DEMO_DIRECTORY
 
 __all__ = ["AppType", "MailTransport", "Settings", "SmtpSecurity", "is_loopback", "service_url"]
@@ -166,7 +167,12 @@ class Settings(BaseSettings):
     mail_from_name: str = Field(
         default="Partner membership assistant",
         validation_alias=AliasChoices("MAIL_FROM_NAME", "mail_from_name"),
-        description="The display name emails come from.",
+        description="The display name emails come from (this default is translated).",
+    )
+    mail_from_name_zh_tw: str = Field(
+        default="",
+        validation_alias=AliasChoices("MAIL_FROM_NAME_ZH_TW", "mail_from_name_zh_tw"),
+        description="The display name of emails in Traditional Chinese (empty: as above).",
     )
     smtp_host: str = Field(
         default="127.0.0.1", validation_alias=AliasChoices("SMTP_HOST", "smtp_host")
@@ -387,7 +393,7 @@ class Settings(BaseSettings):
     help_desk_locale: str = Field(
         default="en-US",
         validation_alias=AliasChoices("HELP_DESK_LOCALE", "help_desk_locale"),
-        description="The language of the ticket cards in the help-desk channel.",
+        description="The help desk's language: its cards, its channel, the local view.",
     )
 
     @field_validator("public_base_url")
@@ -429,6 +435,16 @@ class Settings(BaseSettings):
                 "(for example Europe/Paris or UTC)"
             ) from None
         return value
+
+    @field_validator("help_desk_locale")
+    @classmethod
+    def _spoken_locale(cls, value: str) -> str:
+        locale = normalize_locale(value)
+        if locale is None:
+            raise ValueError(
+                f"HELP_DESK_LOCALE={value!r} is not a language the bot speaks (en-US or zh-TW)"
+            )
+        return locale.value
 
     @property
     def auth_enabled(self) -> bool:

@@ -27,7 +27,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from services import db
+from services import db, i18n
 from services.clock import Clock, FixedClock
 from services.contact_verification import EmailContactVerification
 from services.demo_data import load_demo
@@ -96,6 +96,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def catalog_only_language(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The catalog-only language mode (``tests/support/language.py``) for one test: the test
+    clients check every reply to be all in its reader's language (``mixed_languages``: off)."""
+    if request.node.get_closest_marker("mixed_languages") is not None:
+        yield
+        return
+    i18n.mark_catalogs()
+    try:
+        yield
+    finally:
+        i18n.mark_catalogs(False)
 
 
 @pytest.fixture(scope="session")

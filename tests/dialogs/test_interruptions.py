@@ -26,6 +26,7 @@ from dialogs.interruptible_dialog import GREETED, HELP_TEXT, THANKED
 from services.clock import FixedClock
 from services.i18n import Locale, translator
 from tests.support.chat import Chat, Reply
+from tests.support.language import strip
 from tests.support.walk import Demo, Path, explore
 
 EN, ZH = "en-US", "zh-TW"
@@ -50,7 +51,7 @@ APOLOGY = "Sorry, something went wrong on my side. What you saved is kept; pleas
 
 
 def say(locale: str, source: str) -> str:
-    return translator(Locale(locale)).gettext(source)
+    return strip(translator(Locale(locale)).gettext(source))
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from services.membership import (
     Tier,
 )
 from tests.support.chat import ADAPTIVE_CARD, card_parts
+from tests.support.language import check_json
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -64,6 +65,7 @@ def test_an_authorized_review_is_said_done_and_the_button_goes_to_the_next_step(
     confirmation = _confirmation(VettingStatus.AUTHORIZED, VettingSubStatus.NONE)
 
     notice = contact_confirmed(translator(Locale.EN_US), confirmation, _status(Step.AGREEMENT))
+    check_json(notice, Locale.EN_US)
 
     [attachment] = notice.attachments
     assert attachment.content_type == ADAPTIVE_CARD
@@ -81,11 +83,12 @@ def test_an_address_outside_the_tenants_domains_waits_for_a_person_said_in_chine
     confirmation = _confirmation(VettingStatus.PENDING, VettingSubStatus.EMPLOYMENT_VERIFICATION)
 
     notice = contact_confirmed(translator(Locale.ZH_TW), confirmation, _status())
+    check_json(notice, Locale.ZH_TW)
 
     texts, [button] = card_parts(notice.attachments[0].content)
     assert texts[0] == "✅ Contoso Taiwan Ltd. 的主要連絡人 David Chen 已確認其電子郵件地址。"
     assert "接下來會由專人確認" in texts[1]
-    assert button["title"] == translator(Locale.ZH_TW).gettext("Membership status")
+    assert button["title"] == "會員狀態"
     assert button["data"]["action"] == "status"
 
 
@@ -111,6 +114,7 @@ def test_the_notice_offers_the_renewal_the_requester_asked_for_once_it_can_be_do
     waiting = contact_confirmed(
         translator(locale), confirmation, _renewable(Step.AGREEMENT), Goal.RENEW
     )
+    check_json([notice, waiting], locale)
 
     assert [b["title"] for b in card_parts(notice.attachments[0].content)[1]] == [button]
     assert [b["data"]["action"] for b in card_parts(waiting.attachments[0].content)[1]] == [
@@ -136,6 +140,7 @@ async def test_payment_received_for_a_renewal_order_says_until_when_it_is_renewe
     payment = await benefits.confirm_payment(order.id, "HSBC-1")
 
     notice = order_paid(translator(locale), payment.order, payment.benefits)
+    check_json(notice, locale)
 
     texts, _ = card_parts(notice.attachments[0].content)
     assert texts[1] == said

@@ -18,6 +18,7 @@ from services.i18n import Locale, translator
 from services.membership import Step
 from services.reminders import Member, ReminderPreference
 from tests.support.chat import Chat, Reply, card_parts
+from tests.support.language import check_json
 
 
 @pytest.fixture
@@ -32,13 +33,14 @@ def chat_as(storage, services, user: str, locale: str = "en-US") -> Chat:
 def reminder_card(organization_id: str = "northwind", locale: str = "en-US") -> dict[str, Any]:
     """The card the reminder channel posts (as for Northwind's 30-day reminder)."""
     legacy = organization_id == "contoso"
-    return renewal_reminder_card(
+    card = renewal_reminder_card(
         translator(Locale(locale)), organization_id=organization_id,
         legal_name="Contoso Taiwan Ltd." if legacy else "Northwind Traders Inc.",
         expiry_date=date(2026, 12, 14), days_left=-30 if legacy else 20,
         pending_steps=list(Step) if legacy else [Step.ADMIN_AGENT], legacy=legacy,
         view_only=legacy,
     )  # fmt: skip
+    return check_json(card, locale)  # all in the reader's language
 
 
 async def click_on(chat: Chat, card: dict[str, Any], title: str) -> list[Reply]:

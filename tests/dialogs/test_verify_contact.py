@@ -166,8 +166,10 @@ async def test_an_email_the_server_refused_shows_why_it_could_not_be_delivered(
     mailer = FakeMailer()
     mailer.fail(permanent=True, reason="SMTP 550 on RCPT: [email] mailbox unavailable")
     await send_outbox(units, clock, mailer)
+    chat = chat_as(storage, journey_services)
+    chat.known.add("SMTP 550 on RCPT: [email] mailbox unavailable")  # the server's words, quoted
 
-    replies = await chat_as(storage, journey_services).say("Verify the primary contact")
+    replies = await chat.say("Verify the primary contact")
 
     assert (
         "Last email: queued 2026-11-24 09:00 UTC, could not be delivered: "
@@ -182,8 +184,10 @@ async def test_an_email_that_will_be_tried_again_says_why_the_last_try_failed(
     mailer = FakeMailer()
     mailer.fail(reason="SMTP SMTPConnectError: connection refused")
     await send_outbox(units, clock, mailer)
+    chat = chat_as(storage, journey_services)
+    chat.known.add("SMTP SMTPConnectError: connection refused")  # the diagnostic, quoted
 
-    replies = await chat_as(storage, journey_services).say("Verify the primary contact")
+    replies = await chat.say("Verify the primary contact")
 
     assert (
         "waiting to be sent (the last try failed: SMTP SMTPConnectError: connection refused)"

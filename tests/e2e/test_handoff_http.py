@@ -4,6 +4,8 @@ The real app serves the demo data on SQLite. The help desk is a Teams team where
 installed, named with the operator command ``membership-bot helpdesk set``. Everything the app
 posts (the ticket card, its updates, the relayed messages, the user's notices) arrives at a
 connector stand-in, which also answers the team's member look-ups: only ``AGENT`` is a member.
+All of it runs in the catalog-only language mode: the user reads only their language, the
+help desk only its own (``HELP_DESK_LOCALE``) but for the conversation its card quotes.
 """
 
 from __future__ import annotations
@@ -33,13 +35,16 @@ from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.chat import card_parts
 from tests.support.connector import ConnectorStandIn, connector_stand_in
-from tests.support.teams import BOT, Teams, texts
+from tests.support.language import check_json, known_words
+from tests.support.teams import BOT, Teams, teams_user, texts
 
 COMMAND = str(Path(sys.executable).parent / "membership-bot")
 TENANT = "7f3c2a10-0000-4000-8000-000000c0de02"  # Ana's, Northwind's
 AGENT = {"id": "29:kenji", "name": "Kenji Sato", "aadObjectId": "kenji.sato"}
 OUTSIDER = {"id": "29:olga", "name": "Olga Petrova", "aadObjectId": "olga.petrova"}
 RENEW_QUESTION = "Renew the Microsoft Action Pack subscription of Northwind Traders Inc."
+
+pytestmark = pytest.mark.usefixtures("catalog_only_language")
 
 
 @pytest.fixture
@@ -59,13 +64,23 @@ async def http():
 class HelpDesk:
     """The help-desk team's channel, as Teams posts it (replies come back in the response)."""
 
-    def __init__(self, http: aiohttp.ClientSession, base_url: str, connector: ConnectorStandIn):
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        base_url: str,
+        connector: ConnectorStandIn,
+        locale: str = "en-US",
+        agents_locale: str | None = None,
+    ):
         self.http, self.base_url, self.connector = http, base_url, connector
         self.team = f"19:{uuid.uuid4().hex}@thread.tacv2"
+        self.locale = locale  # HELP_DESK_LOCALE
+        self.agents_locale = agents_locale or locale  # what the agents' Teams sends
         connector.members[self.team] = {AGENT["id"]}
+        connector.reads(self.team, locale, connector.heard)
 
     async def post(
-        self, conversation_id: str, sender: dict[str, str], **fields: Any
+        self, conversation_id: str, sender: dict[str, str], *, readers: Any = None, **fields: Any
     ) -> list[dict[str, Any]]:
         body: dict[str, Any] = {
             "id": uuid.uuid4().hex, "type": "message", "channelId": "msteams",
@@ -74,14 +89,21 @@ class HelpDesk:
                              "isGroup": True, "tenantId": TENANT},
             "channelData": {"tenant": {"id": TENANT}, "team": {"id": self.team,
                             "name": "Partner help desk"}, "channel": {"id": self.team}},
-            "locale": "en-US", "deliveryMode": "expectReplies", **fields,
+            "locale": self.agents_locale, "deliveryMode": "expectReplies", **fields,
         }  # fmt: skip
+        typed = known_words([fields.get("text"), fields.get("value")])
+        self.connector.written |= typed
+        self.connector.heard |= typed
         async with self.http.post(f"{self.base_url}/api/messages", json=body) as response:
             assert response.status == 200, await response.text()
-            return list((await response.json())["activities"])
+            replies = list((await response.json())["activities"])
+        readers = readers or self.locale
+        return [check_json(reply, readers, self.connector.heard) for reply in replies]
 
     async def install(self) -> None:
-        await self.post(self.team, AGENT, type="installationUpdate", action="add")
+        # Before it is the help desk, the team is greeted in each language.
+        await self.post(self.team, AGENT, type="installationUpdate", action="add",
+                        readers=("en-US", "zh-TW"))  # fmt: skip
 
     async def click(
         self, ticket: Ticket, sender: dict[str, str], title: str, *, first: bool = False
@@ -127,8 +149,8 @@ def _in(connector: ConnectorStandIn, conversation_id: str, since: int = 0) -> li
     return said
 
 
-async def _open_desk(http, base_url, connector, sqlite_url) -> HelpDesk:
-    desk = HelpDesk(http, base_url, connector)
+async def _open_desk(http, base_url, connector, sqlite_url, locale="en-US") -> HelpDesk:
+    desk = HelpDesk(http, base_url, connector, locale)
     await desk.install()
     done = await asyncio.to_thread(_set_help_desk, sqlite_url, "set", desk.team)
     assert done.returncode == 0, done.stderr
@@ -152,7 +174,7 @@ async def test_a_person_helps_the_user_and_the_journey_resumes_where_it_was_then
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = teams_user(http, base_url, connector)
         asked = await ana.send("renew")
         assert RENEW_QUESTION in texts(asked)
 
@@ -227,7 +249,7 @@ async def _helped_and_handed_back(
     """Ana asks for a person at the menu; an agent claims, then resolves: she is asked for a
     rating, the menu's question just above it."""
     desk = await _open_desk(http, base_url, connector, sqlite_url)
-    ana = Teams(http, base_url, "ana.silva", connector.url, locale=locale)
+    ana = teams_user(http, base_url, connector, locale=locale)
     await ana.send("hello")
     await ana.send("真人客服" if locale == "zh-TW" else "Talk to a person")
     ticket = await _ticket_of(units, "ana.silva")
@@ -283,13 +305,77 @@ async def test_after_the_rating_question_anything_else_goes_on_as_usual_and_the_
     assert (await _service(units).get(ticket.id)).csat is None
 
 
+@pytest.mark.parametrize(
+    ("locale", "asks", "resolved", "question", "rating"),
+    [
+        ("en-US", ("renew", "Talk to a person"), "Kenji Sato has marked your request",
+         RENEW_QUESTION, "How would you rate the help you had with request"),
+        ("zh-TW", ("續約", "真人客服"), "Kenji Sato 已將您的申請",
+         "要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱", "您對申請"),
+    ],
+)  # fmt: skip
+async def test_a_chat_handed_back_by_the_help_desk_goes_on_in_the_users_language(
+    http, serve_app, sqlite_url, units, locale, asks, resolved, question, rating
+):
+    base_url = await serve_app(make_settings(sqlite_url))
+    async with connector_stand_in() as connector:
+        desk = await _open_desk(http, base_url, connector, sqlite_url)
+        ana = teams_user(http, base_url, connector, locale=locale)
+        for text in asks:
+            await ana.send(text)
+        ticket = await _ticket_of(units, "ana.silva")
+        await desk.click(ticket, AGENT, "Claim")
+        before = len(connector.activities)
+
+        await desk.click(ticket, AGENT, "Resolve")
+        await connector.wait_until(lambda: len(_in(connector, ana.conversation["id"], before)) >= 3)
+        said = _in(connector, ana.conversation["id"], before)
+
+    assert said[0].startswith(resolved)
+    assert said[1].startswith(question)
+    assert said[2].startswith(rating)
+
+
+async def test_with_a_chinese_help_desk_the_card_and_the_channel_are_in_chinese_the_user_not(
+    http, serve_app, sqlite_url, units
+):
+    base_url = await serve_app(make_settings(sqlite_url, help_desk_locale="zh-TW"))
+    async with connector_stand_in() as connector:
+        desk = await _open_desk(http, base_url, connector, sqlite_url, "zh-TW")
+        ana = teams_user(http, base_url, connector)
+        await ana.send("renew")
+        await ana.send("Talk to a person")
+        ticket = await _ticket_of(units, "ana.silva")
+        opened = desk.card_text(ticket)
+        buttons = [b["title"] for b in card_parts(desk.card(ticket))[1]]
+        desk.agents_locale = "en-US"  # an agent whose Teams is in English: the desk stays
+        claimed = texts(await desk.click(ticket, AGENT, "接手"))
+        refused = texts(await desk.click(ticket, OUTSIDER, "解決"))
+        before = len(connector.activities)
+        await desk.click(ticket, AGENT, "解決")
+        await connector.wait_until(lambda: len(_in(connector, ana.conversation["id"], before)) >= 3)
+        resolved = desk.card_text(ticket)
+        told = _in(connector, ana.conversation["id"], before)
+
+    assert f"申請 {ticket.number}：Ana Silva" in opened
+    assert "流程: 續約會員資格" in opened  # the journey as its buttons name it
+    assert "語言: 英文" in opened
+    assert "使用者: Talk to a person" in opened  # the conversation, as it was
+    assert buttons == ["接手", "解決"]
+    assert claimed.startswith(f"Kenji Sato 已接手 {ticket.number}。")
+    assert refused == "只有服務台團隊的成員才能接手或解決申請。"
+    assert "由 Kenji Sato 解決" in resolved
+    assert told[0].startswith("Kenji Sato has marked your request")  # the user's own language
+    assert told[1].startswith(RENEW_QUESTION)
+
+
 async def test_someone_outside_the_help_desk_team_cannot_claim_and_nothing_changes(
     http, serve_app, sqlite_url, units
 ):
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = teams_user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         before = len(connector.activities)
@@ -312,7 +398,7 @@ async def test_the_user_can_cancel_their_request_and_the_card_says_so(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = teams_user(http, base_url, connector)
         queued = await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
 
@@ -333,7 +419,7 @@ async def test_a_request_left_unclaimed_is_raised_again_and_the_user_is_told(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = teams_user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         clock = FixedClock(datetime.now(UTC) + timedelta(minutes=5))
@@ -368,7 +454,7 @@ async def test_a_restart_in_the_middle_of_a_claimed_request_loses_nothing(
     first = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, first, connector, sqlite_url)
-        ana = Teams(http, first, "ana.silva", connector.url)
+        ana = teams_user(http, first, connector)
         await ana.send("renew")
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
@@ -449,7 +535,7 @@ async def test_an_agent_may_claim_with_an_adaptive_card_action_execute_too(
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = teams_user(http, base_url, connector)
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         value = {"action": {"type": "Action.Execute", "verb": "handoff.claim",
@@ -485,7 +571,7 @@ async def test_a_reminder_falling_due_while_a_person_helps_arrives_once_the_chat
     base_url = await serve_app(settings, clock=clock)
     async with connector_stand_in() as connector:
         desk = await _open_desk(http, base_url, connector, sqlite_url)
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = teams_user(http, base_url, connector)
         await ana.send("renew")
         await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")

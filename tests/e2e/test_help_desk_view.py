@@ -16,10 +16,17 @@ import pytest
 from bot.directline import LOCAL_HELP_DESK_TEAM
 from services import db
 from services.clock import SystemClock
+from services.demo_data import load_demo
 from services.handoff import HandoffService, Ticket, TicketStatus
 from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
-from tests.e2e.test_chat_page import SCREENSHOTS, browser, demo_chat_url  # noqa: F401 (fixtures)
+from tests.e2e.test_chat_page import (  # noqa: F401 (fixtures)
+    SCREENSHOTS,
+    WEBCHAT_JS,
+    _check_prerequisites,
+    browser,
+    demo_chat_url,
+)
 from tests.support.connector import connector_stand_in
 from tests.support.teams import Teams, texts
 
@@ -187,3 +194,69 @@ async def test_opening_the_help_desk_view_posts_the_requests_made_before_it_exis
         f"Your request {before.number} has reached the help desk: you are number 1 in the "
         "queue. I'll tell you here as soon as someone joins."
     ]
+
+
+@pytest.mark.parametrize(
+    ("desk_locale", "title", "hint"),
+    [
+        ("en-US", "Membership bot — help desk",
+         "Help-desk view: requests for a person arrive here. Click “Claim” on one, then write "
+         "here to answer the user; “Resolve” hands the chat back."),
+        ("zh-TW", "會員小幫手 — 服務台",
+         "服務台檢視：需要專人協助的申請會出現在這裡。先按申請上的「接手」，然後在這裡輸入以回覆"
+         "使用者；按「解決」即把對話交還給小幫手。"),
+    ],
+)  # fmt: skip
+async def test_the_view_says_what_it_is_in_the_help_desks_language(
+    serve_app, sqlite_url, desk_locale, title, hint
+):
+    base_url = await serve_app(make_settings(sqlite_url, help_desk_locale=desk_locale))
+
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/dev/help-desk") as response:
+        view = await response.json()
+
+    assert view["locale"] == desk_locale
+    assert view["title"] == title
+    assert view["hint"].startswith(hint)
+
+
+@pytest.mark.browser
+async def test_with_a_chinese_help_desk_the_view_is_in_chinese_whatever_the_page_says(
+    browser,  # noqa: F811 (a fixture)
+    serve_app,
+    sqlite_url,
+    handoff,
+):
+    _check_prerequisites(webchat=True)
+    engine = db.create_engine(sqlite_url)
+    await load_demo(UnitOfWorkFactory(engine), SystemClock())
+    await engine.dispose()
+    base_url = await serve_app(
+        make_settings(sqlite_url, webchat_js=WEBCHAT_JS, help_desk_locale="zh-TW")
+    )
+    context = await browser.new_context()
+    desk = await context.new_page()
+    desk_bubbles = desk.locator(".webchat__bubble__content")
+    await desk.goto(f"{base_url}/?helpdesk=1&user=kenji.sato&locale=en-US")
+    hint = desk.locator("#hint")
+    await hint.get_by_text("服務台檢視").wait_for()
+    await desk_bubbles.filter(has_text="大家好！").first.wait_for()  # the install greeting
+
+    user = await context.new_page()
+    await user.goto(f"{base_url}/?user=ana.silva&locale=en-US")
+    sendbox = user.locator("[data-id='webchat-sendbox-input']")
+    await sendbox.fill("Talk to a person")
+    await sendbox.press("Enter")
+    queued = user.locator(".webchat__bubble__content").filter(has_text="number 1 in the queue")
+    await queued.first.wait_for()  # the user's own language, meanwhile
+    ticket = await _ticket_of(handoff, "ana.silva")
+    await desk_bubbles.filter(has_text=f"申請 {ticket.number}：Ana Silva").first.wait_for()
+
+    shown = await hint.inner_text()
+    buttons = [b.strip() for b in await desk.locator(".ac-pushButton").all_inner_texts()]
+    language = await desk.evaluate("document.documentElement.lang")
+    await context.close()
+
+    assert buttons[-2:] == ["接手", "解決"]
+    assert all(f"「{button}」" in shown for button in buttons[-2:])  # named as they are shown
+    assert language == "zh-TW"

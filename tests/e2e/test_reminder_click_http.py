@@ -4,7 +4,8 @@ The real app serves the demo data on SQLite. The user talks to it once, Teams-sh
 app keeps the conversation and records them as their organization's administrator. A
 ``ReminderRunner`` (on a working-day noon, so quiet hours do not hold it) posts the reminder
 card through the real adapter to a connector stand-in; the test then clicks the card's
-*Renew now* exactly as Teams sends a ``messageBack`` and reads the app's answer.
+*Renew now* exactly as Teams sends a ``messageBack`` and reads the app's answer. In the
+catalog-only language mode: the card and the answer are all in the user's language.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.chat import card_parts
 from tests.support.connector import connector_stand_in
-from tests.support.teams import Teams
+from tests.support.teams import teams_user
 
 
 def _next_working_noon(now: datetime) -> datetime:
@@ -40,6 +41,9 @@ def _next_working_noon(now: datetime) -> datetime:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
+
+
+pytestmark = pytest.mark.usefixtures("catalog_only_language")
 
 
 @pytest.fixture
@@ -95,16 +99,27 @@ async def _remind(units, sqlite_url: str, clock: FixedClock) -> ReminderRunner:
 
 
 @pytest.mark.parametrize(
-    ("user", "question", "buttons"),
+    ("user", "locale", "renew", "question", "buttons"),
     [
         (
             "ana.silva",
+            "en-US",
+            "Renew now",
             "Renew the Microsoft Action Pack subscription of Northwind Traders Inc. "
             "(MPN ID 4100003)?",
             ["Place the renewal order", "Not now"],
         ),
         (
+            "ana.silva",
+            "zh-TW",
+            "立即續約",
+            "要續約 Northwind Traders Inc. 的Microsoft 行動寶盒訂閱（MPN ID 4100003）嗎？",
+            ["下續約訂單", "現在不要"],
+        ),
+        (
             "mei.lin",
+            "en-US",
+            "Renew now",
             "To renew, Contoso Taiwan Ltd. first sets up its Partner Center account. Still to do: "
             "Sign in as a global administrator",
             ["Continue: Create the Partner Center account", "Not now"],
@@ -112,11 +127,11 @@ async def _remind(units, sqlite_url: str, clock: FixedClock) -> ReminderRunner:
     ],
 )
 async def test_renew_now_on_the_reminder_card_lands_in_the_renewal_at_the_right_step(
-    http, serve_app, sqlite_url, units, user, question, buttons
+    http, serve_app, sqlite_url, units, user, locale, renew, question, buttons
 ):
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
-        teams = Teams(http, base_url, user, connector.url)
+        teams = teams_user(http, base_url, connector, user, locale)
         if user == "mei.lin":  # Contoso's record expired two days ago, not a month ago
             await _expire(units, "contoso", days_ago=2)
         await teams.send("status")  # the app keeps the chat and who may act for whom
@@ -128,7 +143,7 @@ async def test_renew_now_on_the_reminder_card_lands_in_the_renewal_at_the_right_
             a for a in await connector.wait_for(1) if a["_conversation"] == teams.conversation["id"]
         ]
         card = posted["attachments"][0]["content"]
-        replies = await teams.click(card, "Renew now")
+        replies = await teams.click(card, renew)
 
     assert report.sent - report.emailed == 1  # in the chat; the primary contacts by email
     text, titles = _last(replies)
@@ -141,7 +156,7 @@ async def test_renewing_from_the_reminder_cancels_the_reminders_left_for_that_te
 ):
     base_url = await serve_app(make_settings(sqlite_url))
     async with connector_stand_in() as connector:
-        teams = Teams(http, base_url, "ana.silva", connector.url)
+        teams = teams_user(http, base_url, connector)
         await teams.send("status")
         noon = FixedClock(_next_working_noon(datetime.now(UTC)))
         runner = await _remind(units, sqlite_url, noon)

@@ -16,10 +16,12 @@ import pytest
 from services import db
 from services.conversations import SqlConversationReferences
 from services.demo_data import load_demo
+from services.i18n import Locale
 from services.unit_of_work import UnitOfWorkFactory
 from tests.conftest import make_settings
 from tests.support.chat import card_parts
 from tests.support.connector import connector_stand_in
+from tests.support.language import check, check_json, known_words
 from tests.support.teams import texts as said
 
 TENANT = "7f3c2a10-0000-4000-8000-000000c0de01"
@@ -67,6 +69,9 @@ def texts(body: dict[str, Any] | None) -> list[str]:
     return out
 
 
+pytestmark = pytest.mark.usefixtures("catalog_only_language")
+
+
 @pytest.fixture
 async def http():
     async with aiohttp.ClientSession() as session:
@@ -100,9 +105,19 @@ class _Clock:
 
 
 async def post(http, base_url: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """Post ``body``; the replies, each checked to be all in the sender's language."""
     async with http.post(f"{base_url}/api/messages", json=body) as response:
         assert response.status in (200, 201), await response.text()
-        return await response.json() if response.status == 200 else None
+        replies = await response.json() if response.status == 200 else None
+    known = {USER["name"], *known_words([body.get("text"), body.get("value")])}
+    # A team channel or a group chat is greeted in each language, the sender's first.
+    shared = body["conversation"].get("conversationType") in ("channel", "groupChat")
+    readers = (body["locale"], *Locale) if shared else body["locale"]
+    for reply in (replies or {}).get("activities", []):
+        check_json(reply, readers, known, checked=reply.get("type") == "message")
+    if replies is not None and isinstance(replies.get("value"), str):  # an invoke's answer
+        replies["value"] = check(replies["value"], readers, known)
+    return replies
 
 
 @pytest.mark.parametrize("order", ["installation first", "conversation update first"])
@@ -397,6 +412,7 @@ async def test_an_adaptive_card_action_is_answered_with_a_message_and_the_dialog
 
         async with http.post(f"{base_url}/api/messages", json=invoke) as response:
             status, body = response.status, await response.json()
+        body["value"] = check(body["value"], "en-US")
         await connector.wait_for(3)
 
     assert status == 200
@@ -465,5 +481,9 @@ async def test_on_the_local_chat_page_an_unknown_user_is_told_to_pick_a_demo_use
     async with http.get(activities, headers=headers) as response:
         logged = (await response.json())["activities"]
 
-    said = [a.get("text") for a in logged if a.get("from", {}).get("role") == "bot"]
+    said = [
+        check(a.get("text") or "", "en-US")
+        for a in logged
+        if a.get("from", {}).get("role") == "bot"
+    ]
     assert f"{REFUSED} {PAGE_HINT}" in said

@@ -1,10 +1,16 @@
-"""Talk to the bot turn by turn through botbuilder's ``TestAdapter``, as a user would."""
+"""Talk to the bot turn by turn through botbuilder's ``TestAdapter``, as a user would.
+
+In the catalog-only language mode (``tests/support/language.py``, on for the dialog tests)
+every message the bot sends is checked to be all in the user's language before a test sees it:
+the language the user chose in the chat, else the one their client sends.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from botbuilder.core import Storage
 from botbuilder.core.adapters import TestAdapter
@@ -14,24 +20,37 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, Conversat
 
 from bot.adapter import on_turn_error
 from bot.membership_bot import MembershipBot
+from bot.proactive import ReferenceKeeper
 from bot.routes import from_local_page
 from bot.state import FastConversationState, FastUserState
+from dialogs.cards import card_action
+from dialogs.intents import Intent, recognize_interruption
 from dialogs.main_dialog import MainDialog
 from dialogs.people import JourneyServices
+from services import i18n
+from services.conversations import ConversationReferences
+from services.i18n import Locale, normalize_locale
+from tests.support.language import check_json, known_words
 
 __all__ = ["Chat", "Reply", "build_bot", "dialog_tree"]
 
 
 def build_bot(
-    storage: Storage, services: JourneyServices, *, sign_in_connection: str | None = None
+    storage: Storage,
+    services: JourneyServices,
+    *,
+    sign_in_connection: str | None = None,
+    references: ConversationReferences | None = None,
 ) -> MembershipBot:
-    """Wire the bot exactly as ``app.create_app`` does, on ``storage`` and ``services``."""
+    """Wire the bot exactly as ``app.create_app`` does, on ``storage`` and ``services``
+    (keeping each user's conversation reference in ``references``, when given)."""
     conversation_state = FastConversationState(storage)
     user_state = FastUserState(storage)
     dialog = MainDialog(
         user_state.create_property("UserProfile"), services, sign_in_connection=sign_in_connection
     )
-    return MembershipBot(storage, conversation_state, user_state, dialog)
+    keeper = ReferenceKeeper(references) if references is not None else None
+    return MembershipBot(storage, conversation_state, user_state, dialog, references=keeper)
 
 
 def dialog_tree(dialog: Dialog) -> list[Dialog]:
@@ -107,6 +126,11 @@ def _reply(activity: Activity) -> Reply:
     return Reply(text, buttons)
 
 
+# The language each user chose, by storage (their choice is kept across their conversations).
+_CHOSEN: WeakKeyDictionary[Storage, dict[str, Locale]] = WeakKeyDictionary()
+_CHOICES = {Intent.ENGLISH.value: Locale.EN_US, Intent.CHINESE.value: Locale.ZH_TW}
+
+
 class Chat:
     """One user in one conversation with the bot."""
 
@@ -124,8 +148,11 @@ class Chat:
         sign_in_connection: str | None = None,
         local_page: bool = False,
         conversation_type: str | None = None,
+        references: ConversationReferences | None = None,
     ) -> None:
-        self.bot = build_bot(storage, services, sign_in_connection=sign_in_connection)
+        self.bot = build_bot(
+            storage, services, sign_in_connection=sign_in_connection, references=references
+        )
         # ``local_page``: the turns come from the local chat page, as its Direct Line delivers.
         on_turn = partial(from_local_page, self.bot.on_turn) if local_page else self.bot.on_turn
         self.adapter = TestAdapter(on_turn)
@@ -143,6 +170,16 @@ class Chat:
         self.channel_id = channel_id
         self.sent: list[Activity] = []  # every message the bot sent, as sent
         self._buttons: list[dict[str, Any]] = []  # every card button seen, newest last
+        self._chosen = _CHOSEN.setdefault(storage, {})
+        # Data the user may read in any language: what they wrote or submitted, and what a test
+        # set up (a mail server's diagnostic, say).
+        self.known: set[str] = {user_id}
+
+    def language(self, activity: Activity | None = None) -> Locale:
+        """The language the user reads: the one they chose, else their client's."""
+        chosen = self._chosen.get(self.user.id)
+        client = activity.locale if activity is not None else self.locale
+        return chosen or normalize_locale(client) or Locale.EN_US
 
     async def _send(self, activity: Activity) -> list[Reply]:
         activity.from_property = self.user
@@ -152,14 +189,35 @@ class Chat:
         activity.channel_id = activity.channel_id or self.channel_id
         if self.tenant_id is not None:
             activity.channel_data = {"tenant": {"id": self.tenant_id}}
+        self._note_choice(activity)
         await self.adapter.receive_activity(activity)
+        return self.arrived(activity)
+
+    def arrived(self, activity: Activity | None = None) -> list[Reply]:
+        """The messages the bot sent since the last look (a proactive turn's, say).
+
+        In the test mode each is checked to be in the user's language, as of ``activity`` (the
+        message they answer, if any).
+        """
         replies = []
         while (reply := self.adapter.get_next_activity()) is not None:
             if reply.type == ActivityTypes.message:
+                if i18n.marking():
+                    check_json(reply, self.language(activity), self.known)
                 self.sent.append(reply)
                 replies.append(_reply(reply))
                 self._buttons += replies[-1].actions
         return replies
+
+    def _note_choice(self, activity: Activity) -> None:
+        """Keep the language the user picks (typed, or its button), and what they wrote."""
+        if activity.type != ActivityTypes.message:
+            return
+        self.known |= known_words([activity.text, activity.value])
+        action = card_action(activity)
+        picked = action if action is not None else recognize_interruption(activity.text)
+        if picked in _CHOICES:
+            self._chosen[self.user.id] = _CHOICES[picked]
 
     async def join(self) -> list[Reply]:
         """Open the conversation the way a channel does (members added)."""

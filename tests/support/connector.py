@@ -11,6 +11,11 @@ start a conversation (``POST /v3/conversations``) is kept in ``created``; a one-
 the user's chat in ``personal`` (a new one the first time), as Teams gives back the chat a user
 and the bot already have; a user in ``refused`` is answered 403, as Teams answers when the app
 is not installed for them.
+
+In the catalog-only language mode (``tests/support/language.py``) what is posted to a
+conversation whose reader is known (``reads``: a user's chat, the help desk's channel and its
+threads) must be all in the reader's language; the block fails at its end if any was not. The
+activities are kept without the mode's marks.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from services import i18n
+from services.i18n import Locale
+from tests.support.language import LanguageLeak, check_json
+
 __all__ = ["ConnectorStandIn", "connector_stand_in"]
+
+_THREAD = ";messageid="
 
 
 class ConnectorStandIn:
@@ -42,7 +53,28 @@ class ConnectorStandIn:
         self.personal: dict[str, str] = {}  # a user's id -> their one-to-one chat's id
         self.refused: set[str] = set()  # users whose one-to-one chat the bot may not start
         self.url = ""
+        # The language mode: each conversation's reader, and the data they may read.
+        self.readers: dict[str, tuple[Locale, set[str]]] = {}
+        self.written: set[str] = set()  # what people (users, agents) wrote: theirs, any language
+        self.heard: set[str] = set()  # that, and what users were told: a transcript quotes it
+        self.leaks: list[str] = []
         self._arrived = asyncio.Condition()
+
+    def reads(self, conversation_id: str, locale: str, known: set[str]) -> None:
+        """Whoever reads ``conversation_id`` (and its threads) reads ``locale``; ``known``: the
+        data they may read in any language (kept up to date by the caller)."""
+        self.readers[conversation_id] = (Locale(locale), known)
+
+    def _checked(self, activity: dict[str, Any]) -> dict[str, Any]:
+        """``activity`` without the language mode's marks, checked if its reader is known."""
+        reader = self.readers.get(activity["_conversation"].partition(_THREAD)[0])
+        if not i18n.marking() or reader is None or activity.get("type") != "message":
+            return dict(check_json(activity, Locale.EN_US, checked=False))
+        try:
+            return dict(check_json(activity, *reader))
+        except LanguageLeak as leak:
+            self.leaks.append(str(leak))
+            return dict(check_json(activity, Locale.EN_US, checked=False))
 
     async def post(self, request: web.Request) -> web.Response:
         conversation = request.match_info["conversation_id"]
@@ -66,6 +98,7 @@ class ConnectorStandIn:
         activity["_conversation"] = request.match_info["conversation_id"]
         activity["_reply_to"] = request.match_info.get("reply_to")
         activity["_id"] = uuid.uuid4().hex
+        activity = self._checked(activity)
         async with self._arrived:
             self.activities.append(activity)
             self._arrived.notify_all()
@@ -87,6 +120,7 @@ class ConnectorStandIn:
         activity = await request.json()
         activity["_conversation"] = request.match_info["conversation_id"]
         activity["_id"] = request.match_info["activity_id"]
+        activity = self._checked(activity)
         async with self._arrived:
             self.updates.append(activity)
             self._arrived.notify_all()
@@ -145,3 +179,5 @@ async def connector_stand_in() -> AsyncIterator[ConnectorStandIn]:
     async with TestServer(app, host="127.0.0.1") as server:
         stand_in.url = str(server.make_url("/"))
         yield stand_in
+    if stand_in.leaks:
+        raise LanguageLeak("\n".join(stand_in.leaks))

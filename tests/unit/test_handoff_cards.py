@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialogs.handoff_cards import rating_card, still_waiting_card, ticket_card
+import dialogs.main_dialog  # noqa: F401 (every journey, imported)
+from dialogs.handoff_cards import JOURNEYS, rating_card, still_waiting_card, ticket_card
+from dialogs.intents import JOURNEY_LABELS, Intent
+from dialogs.journey_dialog import JourneyDialog
 from services.handoff import Ticket, TicketReason, TicketStatus, TranscriptLine
 from services.i18n import Locale, translator
 from tests.support.chat import card_parts
@@ -100,3 +103,21 @@ def test_the_still_waiting_notice_says_the_place_in_the_queue_and_offers_to_canc
     assert_valid(card)
     assert [a["data"]["action"] for a in card_parts(card)[1]] == ["handoff.cancel"]
     assert "3" in card_parts(card)[0][0]
+
+
+def test_a_request_from_any_journey_names_it_as_the_menu_does_in_the_help_desks_language():
+    journeys = {cls.__name__ for cls in JourneyDialog.__subclasses__()}
+    t = translator(Locale.ZH_TW)
+
+    assert set(JOURNEYS) <= journeys
+    assert set(JOURNEYS.values()) == set(JOURNEY_LABELS) - {
+        Intent.RENEW_OR_UPGRADE,
+        Intent.UPGRADE,
+        Intent.HUMAN,
+        Intent.HELP,
+    }
+    for journey, intent in JOURNEYS.items():
+        said = card_parts(ticket_card(t, _ticket(TicketStatus.OPEN, journey=journey), None))[0]
+        assert f"流程: {t.gettext(JOURNEY_LABELS[intent])}" in said
+    at_the_menu = card_parts(ticket_card(t, _ticket(TicketStatus.OPEN, journey=None), None))[0]
+    assert "流程: 無" in at_the_menu

@@ -144,3 +144,21 @@ def test_a_public_url_that_is_set_wins_over_host_and_port(monkeypatch):
     monkeypatch.setenv("PORT", "8080")
 
     assert Settings(_env_file=None).public_base_url == "https://membership.contoso.example"
+
+
+@pytest.mark.parametrize(
+    ("value", "locale"), [("zh-tw", "zh-TW"), ("zh_Hant", "zh-TW"), ("en", "en-US")]
+)
+def test_the_help_desks_language_is_one_the_bot_speaks_however_it_is_written(
+    monkeypatch, value, locale
+):
+    monkeypatch.setenv("HELP_DESK_LOCALE", value)
+
+    assert Settings(_env_file=None).help_desk_locale == locale
+
+
+def test_a_help_desk_language_the_bot_does_not_speak_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setenv("HELP_DESK_LOCALE", "fr-FR")
+
+    with pytest.raises(ValidationError, match="is not a language the bot speaks"):
+        Settings(_env_file=None)
