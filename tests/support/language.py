@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -98,8 +98,8 @@ def _unknown(run: str, known: frozenset[str]) -> str:
     return run
 
 
-def problems(text: str, locale: Locale, known: Iterable[str]) -> list[str]:
-    """What is wrong with ``text`` read in ``locale`` (nothing: an empty list)."""
+def problems(text: str, readers: Collection[Locale], known: Iterable[str]) -> list[str]:
+    """What is wrong with ``text`` read in ``readers``' languages (nothing: an empty list)."""
     found = []
     known = frozenset(known)
     for language, run in _runs(text):
@@ -107,24 +107,33 @@ def problems(text: str, locale: Locale, known: Iterable[str]) -> list[str]:
             left = _unknown(run, known)
             if _has_letters(left):
                 found.append(f"{left.strip()!r} comes from no catalog")
-        elif language is not locale and _has_letters(run):
+        elif language not in readers and _has_letters(run):
             found.append(f"{run.strip()!r} is {language.value}")
     return found
 
 
-def check(text: str, locale: Locale | str, known: Iterable[str] = ()) -> str:
+# Whom a text is for: one language, or several (a team channel's greeting says it in each).
+Readers = Locale | str | Collection[Locale | str]
+
+
+def _readers(locale: Readers) -> frozenset[Locale]:
+    tags = [locale] if isinstance(locale, str) else list(locale)
+    return frozenset(normalize_locale(str(tag)) or Locale.EN_US for tag in tags)
+
+
+def check(text: str, locale: Readers, known: Iterable[str] = ()) -> str:
     """``text`` without its marks, once it is all in ``locale`` (else ``LanguageLeak``)."""
-    reader = normalize_locale(str(locale)) or Locale.EN_US
-    if found := problems(text, reader, (*demo_words(), *known)):
+    readers = _readers(locale)
+    if found := problems(text, readers, (*demo_words(), *known)):
+        reads = " or ".join(sorted(reader.value for reader in readers))
         raise LanguageLeak(
-            f"a reply to someone who reads {reader.value} says: {strip(text)!r}\n  "
-            + "\n  ".join(found)
+            f"a reply to someone who reads {reads} says: {strip(text)!r}\n  " + "\n  ".join(found)
         )
     return strip(text)
 
 
 def check_json(
-    item: Any, locale: Locale | str, known: Iterable[str] = (), *, checked: bool = True
+    item: Any, locale: Readers, known: Iterable[str] = (), *, checked: bool = True
 ) -> Any:
     """``item`` (an activity or a card: JSON, or the SDK's models) checked, and unmarked.
 

@@ -64,3 +64,11 @@ def test_without_the_mode_nothing_is_marked():
 
     assert ZH.gettext("Done") == "完成"
     assert ZH.gettext("Claimed by {agent}", agent="Kenji") == "由 Kenji 接手"
+
+
+def test_a_message_for_readers_of_either_language_may_say_it_in_both():
+    both = f"{EN.gettext('Help')} / {ZH.gettext('Help')}"
+
+    assert check(both, (Locale.EN_US, Locale.ZH_TW)) == "Help / 說明"
+    with pytest.raises(LanguageLeak, match="'說明' is zh-TW"):
+        check(both, Locale.EN_US)
