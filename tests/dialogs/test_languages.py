@@ -72,9 +72,10 @@ async def test_a_journey_handed_back_in_a_proactive_turn_asks_again_in_the_users
         "northwind", ANA, global_admin=True, offer_id="support_incident_pack"
     )
     await journey_services.benefits.confirm_payment(order.id, "PAY-1")
-    chat = Chat(
-        storage, journey_services, locale=locale, user_id="ana.silva", references=references
-    )
+    # The channel's id as a channel sends it, a string (the TestAdapter's own is an enum, which
+    # keys the conversation's state apart from the stored reference's).
+    chat = Chat(storage, journey_services, locale=locale, user_id="ana.silva",
+                channel_id="test", references=references)  # fmt: skip
     await chat.say(words[0])
     asked = await chat.click(words[1])
 

@@ -215,8 +215,8 @@ async def test_a_turn_writes_what_it_changed_once_and_leaves_the_rest_alone(
         await engine.dispose()
 
     assert replies[0].text.startswith("我無法在這裡為您轉接專人")
-    assert language == ["test/users/user-1"]
-    assert repository.writes == [["test/conversations/conversation-1"]]
+    assert language == ["Channels.test/users/user-1"]
+    assert repository.writes == [["Channels.test/conversations/conversation-1"]]
 
 
 async def test_two_bot_instances_on_one_database_never_silently_lose_an_update(

@@ -177,9 +177,7 @@ class Chat:
         activity.conversation = self.conversation
         activity.locale = activity.locale or self.locale
         activity.local_timezone = activity.local_timezone or self.timezone
-        # A plain string, as channels send it (the TestAdapter's own is an enum, which would key
-        # the conversation's state apart from a proactive turn's).
-        activity.channel_id = activity.channel_id or self.channel_id or "test"
+        activity.channel_id = activity.channel_id or self.channel_id
         if self.tenant_id is not None:
             activity.channel_data = {"tenant": {"id": self.tenant_id}}
         self._note_choice(activity)

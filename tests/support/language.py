@@ -31,14 +31,17 @@ _CLOSING = {closing: locale for locale, (_opening, closing) in MARKS.items()}
 _ALL_MARKS = re.compile("[" + "".join(_OPENING) + "".join(_CLOSING) + "]")
 
 # Data that is the same in every language: it may stand outside the catalogs' words.
-_DATA = re.compile(
+_WHOLE = re.compile(
     r"[\w.+*-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address (or a masked one: m***@contoso.example)
     r"|https?://\S+"  # a URL
-    r"|\b(?:[a-z0-9-]+\.)+[a-z]{2,}\b"  # a domain name
+    r"|\b(?:[A-Z][A-Za-z_]+/)+[A-Z][A-Za-z_+-]+\b"  # a time zone: Asia/Taipei
+)
+_DATA = re.compile(
+    r"\b(?:[a-z0-9-]+\.)+[a-z]{2,}\b"  # a domain name
     r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"  # a tenant's id
     r"|\b[A-Z]{2,5}-[A-Z0-9][A-Z0-9-]*\b"  # an id: a request, an order, an application, a version
     r"|\b[A-Z]{3}(?= [\d.,]+)"  # a currency code before its amount
-    r"|\b(?:[A-Z][A-Za-z_]+/)+[A-Z][A-Za-z_+-]+\b|\bUTC\b"  # a time zone
+    r"|\bUTC\b"
 )
 
 # Keys of a card or an activity whose strings a person reads.
@@ -83,7 +86,7 @@ def _has_letters(text: str) -> bool:
 @cache
 def _known_pattern(known: frozenset[str]) -> re.Pattern[str] | None:
     """Any of ``known``, longest first, not inside a longer Latin word."""
-    words = sorted((word for word in known if word), key=len, reverse=True)
+    words = sorted((word for word in known if _has_letters(word)), key=len, reverse=True)
     if not words:
         return None
     either = "|".join(re.escape(word) for word in words)
@@ -92,10 +95,12 @@ def _known_pattern(known: frozenset[str]) -> re.Pattern[str] | None:
 
 def _unknown(run: str, known: frozenset[str]) -> str:
     """What is left of an unmarked run once the known data is taken out of it."""
-    run = _DATA.sub(" ", run)
+    # Addresses and time zones first (they hold known names: a domain, a city), then whole
+    # known texts (a quoted message has ids and amounts of its own), then any data.
+    run = _WHOLE.sub(" ", run)
     if (pattern := _known_pattern(known)) is not None:
         run = pattern.sub(" ", run)
-    return run
+    return _DATA.sub(" ", run)
 
 
 def problems(text: str, readers: Collection[Locale], known: Iterable[str]) -> list[str]:

@@ -21,6 +21,7 @@ from tests.support.connector import ConnectorStandIn
 from tests.support.language import check_json, known_words, strip
 
 BOT = {"id": "28:bot", "name": "Membership bot"}
+_QUOTED = 300  # characters of a message a ticket's transcript keeps (bot/transcript.py)
 USERS = {
     "ana.silva": ("7f3c2a10-0000-4000-8000-000000c0de02", "Ana Silva"),
     "mei.lin": ("7f3c2a10-0000-4000-8000-000000c0de01", "Mei Lin"),
@@ -77,7 +78,9 @@ class Teams:
                 check_json(reply, self.locale, self.known)
             else:
                 check_json(reply, self.locale, checked=False)
-        self.heard |= {strip(line) for line in texts(replies).splitlines() if line}
+        for reply in replies:  # as a help-desk ticket quotes them, in full and cut short
+            said = strip(texts([reply]))
+            self.heard |= {said, said[:_QUOTED], *said.splitlines()}
         return replies
 
     async def click(self, card: dict[str, Any], title: str) -> list[dict[str, Any]]:
