@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Iterable, Iterator
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from msrest.serialization import Model
@@ -83,7 +83,7 @@ def _has_letters(text: str) -> bool:
     return any(char.isalpha() for char in text)
 
 
-@cache
+@lru_cache(maxsize=64)  # a chat's known texts repeat turn after turn
 def _known_pattern(known: frozenset[str]) -> re.Pattern[str] | None:
     """Any of ``known``, longest first, not inside a longer Latin word."""
     words = sorted((word for word in known if _has_letters(word)), key=len, reverse=True)
