@@ -92,16 +92,17 @@ async def test_a_journey_handed_back_in_a_proactive_turn_asks_again_in_the_users
 
 
 @pytest.mark.parametrize(
-    ("locale", "words", "done"),
+    ("locale", "words", "tenant", "done"),
     [
         ("en-US", ("Buy and activate benefits", "Activate and manage benefits",
-                   "Activate: Azure credits"), "Azure credits is active: activated by Ana Silva"),
+                   "Activate: Azure credits"), "Our tenant: Northwind Traders (northwind.example)",
+         "Azure credits is active: activated by Ana Silva"),
         ("zh-TW", ("購買及啟用權益", "啟用及管理權益", "啟用：Azure 點數"),
-         "Azure 點數 已啟用：由 Ana Silva"),
+         "我們的租用戶：Northwind Traders（northwind.example）", "Azure 點數 已啟用：由 Ana Silva"),
     ],
 )  # fmt: skip
-async def test_the_organizations_own_tenant_is_offered_as_it_is_in_either_language(
-    storage, journey_services, locale, words, done
+async def test_the_organizations_own_tenant_is_offered_in_the_readers_language(
+    storage, journey_services, locale, words, tenant, done
 ):
     order = await journey_services.benefits.create_order(
         "northwind", ANA, global_admin=True, offer_id="action_pack",
@@ -113,7 +114,7 @@ async def test_the_organizations_own_tenant_is_offered_as_it_is_in_either_langua
     await chat.click(words[1])
     asked = await chat.click(words[2])
 
-    activated = await chat.click(TENANT)
+    activated = await chat.click(tenant)
 
-    assert asked[-1].buttons == [TENANT]
+    assert asked[-1].buttons == [tenant]
     assert activated[0].text.startswith(done)
