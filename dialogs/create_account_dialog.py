@@ -29,6 +29,11 @@ CHECK_FIRST = Option("account.check_first", N_("Check what I need first"))
 NOT_NOW = Option("account.not_now", N_("Not now"))
 
 
+SIGNED_IN = N_("Signed in as {name}, global administrator.")
+SIGNED_IN_MOVED = N_(
+    "Signed in as {name}, global administrator. Your membership record moved from the Partner "
+    "Membership Center into Partner Center."
+)
 # Begun for a goal that does not wait for what is left (the contact's email, the admin agent).
 NOT_WAITED_FOR = {
     Goal.RENEW: N_(
@@ -167,18 +172,8 @@ class CreateAccountDialog(JourneyDialog):
             member.actor,
             verified_domains=tenant.verified_domains if tenant else (),
         )
-        await step.context.send_activity(
-            t.gettext("Signed in as {name}, global administrator.", name=user.display_name)
-            + (
-                " "
-                + t.gettext(
-                    "Your membership record moved from the Partner Membership Center into "
-                    "Partner Center."
-                )
-                if moved
-                else ""
-            )
-        )
+        signed_in = SIGNED_IN_MOVED if moved else SIGNED_IN
+        await step.context.send_activity(t.gettext(signed_in, name=user.display_name))
         return await step.next(None)
 
     async def profile_step(self, step: WaterfallStepContext) -> DialogTurnResult:

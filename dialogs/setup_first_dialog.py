@@ -85,7 +85,8 @@ class SetupFirstDialog(JourneyDialog):
         status = await self.services.membership.status(member.organization_id)
         if not (missing := status.setup_missing):
             return await step.end_dialog(True)
-        if Step.SIGN_IN in missing and not member.user.global_admin:
+        user = member.user
+        if Step.SIGN_IN in missing and user.tenant_id is not None and not user.global_admin:
             await self._tell_who_can(step, member, goal)
             return await step.end_dialog(False)
         await self.services.membership.set_goal(member.organization_id, member.user.id, goal)

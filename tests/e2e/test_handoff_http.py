@@ -602,7 +602,7 @@ async def test_a_request_made_before_there_was_a_help_desk_reaches_it_once_one_i
 ):
     base_url = await serve_app(make_settings(sqlite_url, help_desk_interval_seconds=0.2))
     async with connector_stand_in() as connector:
-        ana = Teams(http, base_url, "ana.silva", connector.url)
+        ana = teams_user(http, base_url, connector)
         asked = await ana.send("Talk to a person")
         ticket = await _ticket_of(units, "ana.silva")
         desk = HelpDesk(http, base_url, connector)
