@@ -39,7 +39,7 @@ from dialogs.cards import (
 from dialogs.intents import Intent, fold
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices, Member
-from dialogs.prices import format_price, how_to_pay
+from dialogs.prices import format_price, order_text
 from dialogs.prompts import LocalizedTextPrompt, OptionPrompt, ask
 from dialogs.setup_first_dialog import SetupFirstDialog
 from dialogs.texts import texts, turn_locale
@@ -80,6 +80,10 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _MOST_SEATS = 10_000
 
 NOTHING_CHANGED = N_("OK, nothing was changed.")
+ORDERED = N_(
+    "Order {id} is placed: {price}, waiting for payment. I'll tell you here when the payment is "
+    "confirmed and the benefits are ready."
+)
 BLOCKS = {
     UpgradeBlock.NO_MEMBERSHIP: N_("your organization has no membership record"),
     UpgradeBlock.SETUP_INCOMPLETE: N_("the Partner Center account must be set up first"),
@@ -513,17 +517,7 @@ class BenefitsDialog(JourneyDialog):
             await step.context.send_activity(t.gettext("The membership changed meanwhile."))
             return await step.replace_dialog("buy")
         await self._drop_goal(member)
-        lines = [
-            t.gettext(
-                "Order {id} is placed: {price}, waiting for payment. I'll tell you here when the "
-                "payment is confirmed and the benefits are ready.",
-                id=order.id,
-                price=format_price(order.amount, order.currency),
-            )
-        ]
-        if (pay := await how_to_pay(self.services, t, order.id)) is not None:
-            lines.append(pay)
-        await step.context.send_activity("\n\n".join(lines))
+        await step.context.send_activity(await order_text(self.services, t, order, ORDERED))
         return await step.end_dialog()
 
     async def _setup_first(self, step: WaterfallStepContext, goal: Goal) -> DialogTurnResult:

@@ -42,8 +42,9 @@ from dialogs.intents import (
 )
 from dialogs.interruptible_dialog import HELP_TEXT, InterruptibleDialog, reminder_action
 from dialogs.people import JourneyServices
-from dialogs.prompts import LocalizedTextPrompt, OptionPrompt, ask
+from dialogs.prompts import LocalizedTextPrompt, ask
 from dialogs.renew_dialog import RenewDialog
+from dialogs.renew_or_upgrade_dialog import RenewOrUpgradeDialog
 from dialogs.sign_in_dialog import SignInDialog
 from dialogs.status_dialog import StatusDialog
 from dialogs.texts import save_locale, texts
@@ -66,7 +67,6 @@ class MainDialog(InterruptibleDialog):
     """Welcome the user, offer the journeys, start the chosen one, and come back."""
 
     MENU_PROMPT = "menu_prompt"
-    WHICH_PROMPT = "renew_or_upgrade"
 
     def __init__(
         self,
@@ -88,6 +88,7 @@ class MainDialog(InterruptibleDialog):
         self.add_dialog(LocalizedTextPrompt(self.MENU_PROMPT, self._recognize_menu))
         self._journeys: dict[Intent, Dialog] = {
             Intent.CREATE_ACCOUNT: CreateAccountDialog(services),
+            Intent.RENEW_OR_UPGRADE: RenewOrUpgradeDialog(services),
             Intent.RENEW: RenewDialog(services),
             Intent.UPGRADE: (benefits := BenefitsDialog(services)),
             Intent.ACCEPT_AGREEMENT: AgreementDialog(services),
@@ -98,10 +99,7 @@ class MainDialog(InterruptibleDialog):
         }
         for journey in {id(journey): journey for journey in self._journeys.values()}.values():
             self.add_dialog(journey)
-        self.add_dialog(OptionPrompt(self.WHICH_PROMPT, no=NOT_NOW))
-        steps = [
-            self.menu_step, self.which_step, self.route_step, self.journey_step, self.loop_step,
-        ]  # fmt: skip
+        steps = [self.menu_step, self.route_step, self.journey_step, self.loop_step]
         self.add_dialog(Waterfall("main", steps))
         self.initial_dialog_id = "main"
         # A typed label is accepted in either language (the user may have switched language
@@ -152,9 +150,10 @@ class MainDialog(InterruptibleDialog):
 
     def restart_at(self, stack: list[str]) -> dict[str, Any]:
         """The options that begin this dialog again at the journey of a saved ``stack`` (its
-        dialogs' ids, outermost first), or at the menu when no journey was under way."""
+        dialogs' ids, outermost first; the innermost journey), or at the menu when no journey
+        was under way."""
         intents = {dialog.id: intent for intent, dialog in self._journeys.items()}
-        intent = next((intents[i] for i in stack if i in intents), None)
+        intent = next((intents[i] for i in reversed(stack) if i in intents), None)
         return {"welcome": False, **({"choice": intent.value} if intent is not None else {})}
 
     def journey_of(self, action: str) -> str | None:
@@ -182,31 +181,8 @@ class MainDialog(InterruptibleDialog):
             ),
         )
 
-    async def which_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        """Ask whether to renew or to upgrade, for the menu item that offers both."""
-        if step.result != Intent.RENEW_OR_UPGRADE.value:
-            return await step.next(step.result)
-        if await self._services.user(step.context) is None:  # the renewal says why it can't
-            return await step.next(Intent.RENEW.value)
-        return await step.prompt(
-            self.WHICH_PROMPT,
-            ask(
-                N_("Renew the membership, or upgrade it?"),
-                choices=[
-                    Option(Intent.RENEW, JOURNEY_LABELS[Intent.RENEW]),
-                    Option(Intent.UPGRADE, JOURNEY_LABELS[Intent.UPGRADE]),
-                    NOT_NOW,
-                ],
-            ),
-        )
-
     async def route_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         """Sign the user in first when a journey needs to know them and cannot yet."""
-        if step.result == NOT_NOW.action:
-            await step.context.send_activity(
-                texts(step.context).gettext("OK, nothing was changed.")
-            )
-            return await step.replace_dialog(self.initial_dialog_id, {"welcome": False})
         if (shortcut := _shortcut(step.result)) is not None:
             intent = Intent.BENEFITS
             step.values["journey_options"] = shortcut
@@ -280,7 +256,7 @@ class MainDialog(InterruptibleDialog):
 # upgrade of an expired membership waits for).
 _MAY_COMPLETE_A_GOAL = frozenset({
     Intent.CREATE_ACCOUNT, Intent.ACCEPT_AGREEMENT, Intent.VERIFY_CONTACT, Intent.ADMIN_AGENT,
-    Intent.RENEW,
+    Intent.RENEW, Intent.RENEW_OR_UPGRADE,
 })  # fmt: skip
 GOAL_READY = {
     Goal.RENEW: N_(
@@ -291,8 +267,6 @@ GOAL_READY = {
     ),
     Goal.BUY: N_("Everything buying needs is done: {organization} can buy offers now."),
 }
-NOT_NOW = Option("menu.not_now", N_("Not now"))
-NOTHING_CHANGED = N_("OK, nothing was changed.")
 
 
 def _shortcut(action: object) -> dict[str, Any] | None:

@@ -14,14 +14,14 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 from dialogs.cards import Option, message, renewal_card
 from dialogs.journey_dialog import TIER_NAMES, JourneyDialog
 from dialogs.people import JourneyServices, Member
-from dialogs.prices import format_price, how_to_pay
+from dialogs.prices import format_price, order_text
 from dialogs.prompts import OptionPrompt, ask
 from dialogs.setup_first_dialog import SetupFirstDialog
 from dialogs.texts import texts
 from dialogs.waterfall import Waterfall
 from services.benefits import NotGlobalAdmin, Order, OrderPurpose
 from services.errors import RenewalNotOpen, SetupIncomplete, ViewOnlyRecord
-from services.i18n import N_, Translator
+from services.i18n import N_
 from services.membership import Goal, MembershipView, renewed_expiry
 
 __all__ = ["RenewDialog"]
@@ -48,6 +48,16 @@ EXPIRED_ORDER_QUESTION = N_(
     "Renew the {tier} of {organization} (MPN ID {mpn_id})? It expired on {expiry}. The "
     "subscription costs {price} a year: I'll place an order that waits for payment, and once "
     "it is paid the membership runs until {until}."
+)
+
+
+ORDERED = N_(
+    "Renewal order {id} is placed: {price}, waiting for payment. I'll tell you here when the "
+    "payment is confirmed and the membership is renewed."
+)
+ORDERED_ALREADY = N_(
+    "The renewal is ordered already: order {id}, {price}, waiting for payment since {date}. "
+    "I'll tell you here when the payment is confirmed."
 )
 
 
@@ -105,7 +115,8 @@ class RenewDialog(JourneyDialog):
             return await step.end_dialog()
         if (waiting := await self._open_renewal_order(member)) is not None:
             await self.services.membership.drop_goal(member.organization_id, member.user.id)
-            await step.context.send_activity(await self._waiting_text(t, waiting))
+            text = await order_text(self.services, t, waiting, ORDERED_ALREADY)
+            await step.context.send_activity(text)
             return await step.end_dialog()
         current = membership.days_left >= 0
         if (paid := await self._renewal_price(step, member)) is not None:
@@ -179,20 +190,6 @@ class RenewDialog(JourneyDialog):
         orders = await benefits.orders(member.organization_id, open_only=True)
         return next((o for o in orders if o.purpose is OrderPurpose.RENEWAL), None)
 
-    async def _waiting_text(self, t: Translator, order: Order) -> str:
-        lines = [
-            t.gettext(
-                "The renewal is ordered already: order {id}, {price}, waiting for payment since "
-                "{date}. I'll tell you here when the payment is confirmed.",
-                id=order.id,
-                price=format_price(order.amount, order.currency),
-                date=order.created_at.date().isoformat(),
-            )
-        ]
-        if (pay := await how_to_pay(self.services, t, order.id)) is not None:
-            lines.append(pay)
-        return "\n\n".join(lines)
-
     async def _order(self, step: WaterfallStepContext, member: Member) -> DialogTurnResult:
         """Place the renewal order, and say how to pay it."""
         t = texts(step.context)
@@ -220,17 +217,7 @@ class RenewDialog(JourneyDialog):
             )
             return await step.replace_dialog(self.initial_dialog_id)
         await self.services.membership.drop_goal(member.organization_id, member.user.id)
-        lines = [
-            t.gettext(
-                "Renewal order {id} is placed: {price}, waiting for payment. I'll tell you here "
-                "when the payment is confirmed and the membership is renewed.",
-                id=order.id,
-                price=format_price(order.amount, order.currency),
-            )
-        ]
-        if (pay := await how_to_pay(self.services, t, order.id)) is not None:
-            lines.append(pay)
-        await step.context.send_activity("\n\n".join(lines))
+        await step.context.send_activity(await order_text(self.services, t, order, ORDERED))
         return await step.end_dialog()
 
 

@@ -54,7 +54,7 @@ class StatusDialog(JourneyDialog):
         self, context: TurnContext, user: DirectoryUser, organization_id: str
     ) -> dict[str, Any]:
         status = await self.services.membership.status(organization_id)
-        verification = await self.services.verification.status(organization_id)
+        verification = await self.services.verification.status(organization_id, allowance=False)
         stopped = False
         if (reminders := self.services.reminders) is not None:
             stopped = (await reminders.preference(user.id, organization_id)).stopped

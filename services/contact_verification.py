@@ -82,10 +82,34 @@ _DAY = timedelta(days=1)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # what secrets.token_urlsafe(32) gives
 _VERIFIED = CONTACT_VERIFIED
 # The organization and its contact, in one statement built once (the status card's read).
+# The contact, and the latest link to them with its email's delivery, in one statement: the
+# status card reads it on many turns.
+_LATEST_TOKEN = (
+    select(ContactVerificationTokenRow.id)
+    .where(
+        ContactVerificationTokenRow.organization_id == OrganizationRow.id,
+        ContactVerificationTokenRow.contact_email == PrimaryContactRow.email,
+    )
+    .order_by(ContactVerificationTokenRow.created_at.desc(), ContactVerificationTokenRow.id.desc())
+    .limit(1)
+    .correlate(OrganizationRow, PrimaryContactRow)
+    .scalar_subquery()
+)
 _CONTACT_OF = (
-    select(OrganizationRow.id, PrimaryContactRow.email, PrimaryContactRow.verification)
+    select(
+        OrganizationRow.id, PrimaryContactRow.email, PrimaryContactRow.verification,
+        ContactVerificationTokenRow.expires_at, EmailOutboxRow.status.label("delivery"),
+        EmailOutboxRow.created_at.label("queued_at"), EmailOutboxRow.sent_at,
+        EmailOutboxRow.last_error,
+    )
     .outerjoin(PrimaryContactRow, PrimaryContactRow.organization_id == OrganizationRow.id)
+    .outerjoin(ContactVerificationTokenRow, ContactVerificationTokenRow.id == _LATEST_TOKEN)
+    .outerjoin(EmailOutboxRow, EmailOutboxRow.id == ContactVerificationTokenRow.outbox_id)
     .where(OrganizationRow.id == bindparam("organization_id"))
+)  # fmt: skip
+_SENT_TO = select(ContactVerificationTokenRow.created_at).where(
+    ContactVerificationTokenRow.contact_email == bindparam("email"),
+    ContactVerificationTokenRow.created_at > bindparam("since"),
 )
 
 
@@ -213,8 +237,9 @@ class ContactVerification(Protocol):
         """Use a link: the contact confirms."""
         ...
 
-    async def status(self, organization_id: str) -> VerificationStatus:
-        """Where the organization's contact verification stands."""
+    async def status(self, organization_id: str, *, allowance: bool = True) -> VerificationStatus:
+        """Where the organization's contact verification stands (``allowance``: with the
+        emails that may still go this hour; the status card does not show them)."""
         ...
 
 
@@ -465,13 +490,14 @@ class EmailContactVerification:
             review=review,
         )
 
-    async def status(self, organization_id: str) -> VerificationStatus:
-        """The contact, whether they confirmed, and the latest email's delivery."""
+    async def status(self, organization_id: str, *, allowance: bool = True) -> VerificationStatus:
+        """The contact, whether they confirmed, and the latest email's delivery (``allowance``:
+        and the emails that may still go this hour)."""
         async with self._units() as unit:
-            return await self._status(unit, organization_id, self._clock.now())
+            return await self._status(unit, organization_id, self._clock.now(), allowance)
 
     async def _status(
-        self, unit: UnitOfWork, organization_id: str, now: datetime
+        self, unit: UnitOfWork, organization_id: str, now: datetime, allowance: bool = True
     ) -> VerificationStatus:
         found = await rows(unit, _CONTACT_OF, {"organization_id": organization_id})
         if not found:
@@ -482,39 +508,27 @@ class EmailContactVerification:
                 organization_id=organization_id, contact_email=None, verified=False
             )
         verified = contact.verification == _VERIFIED
-        latest = await unit.session.scalar(
-            select(ContactVerificationTokenRow)
-            .where(
-                ContactVerificationTokenRow.organization_id == organization_id,
-                ContactVerificationTokenRow.contact_email == contact.email,
-            )
-            .order_by(
-                ContactVerificationTokenRow.created_at.desc(), ContactVerificationTokenRow.id.desc()
-            )
-            .limit(1)
-        )
-        outbox = (
-            await unit.session.get(EmailOutboxRow, latest.outbox_id)
-            if latest is not None and latest.outbox_id is not None
-            else None
-        )
-        left, _ = _allowance(await self._sent_to(unit, contact.email, now), now)
+        latest = contact if contact.expires_at is not None else None
+        left = 0
+        if allowance and not verified:
+            sent = await rows(unit, _SENT_TO, {"email": contact.email, "since": now - _DAY})
+            left, _ = _allowance([_utc(row.created_at) for row in sent], now)
         status = VerificationStatus(
             organization_id=organization_id,
             contact_email=contact.email,
             verified=verified,
             expires_at=_utc(latest.expires_at) if latest is not None else None,
-            resends_left=0 if verified else left,
+            resends_left=left,
         )
-        if outbox is None:
+        if latest is None or latest.delivery is None:
             return status
-        delivery = _delivery(outbox.status)
+        delivery = _delivery(latest.delivery)
         return status.model_copy(
             update={
-                "queued_at": _utc(outbox.created_at),
-                "sent_at": _utc(outbox.sent_at) if outbox.sent_at else None,
+                "queued_at": _utc(latest.queued_at),
+                "sent_at": _utc(latest.sent_at) if latest.sent_at else None,
                 "delivery": delivery,
-                "delivery_error": None if delivery is DeliveryState.SENT else outbox.last_error,
+                "delivery_error": None if delivery is DeliveryState.SENT else latest.last_error,
             }
         )
 

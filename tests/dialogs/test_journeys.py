@@ -514,16 +514,7 @@ async def test_someone_outside_the_admin_agent_group_gets_the_steps_and_can_chec
 async def test_after_creating_the_account_an_expired_membership_can_be_renewed(
     storage, journey_services
 ):
-    mei = Actor(id="mei.lin", name="Mei")
-    membership = journey_services.membership
-    await membership.create_partner_center_account(
-        "contoso", "7f3c2a10-0000-4000-8000-000000c0de01", mei
-    )
-    await membership.register("contoso", LegalProfile(**PROFILE_FIELDS), mei)
-    version = (await membership.current_agreement()).version
-    await membership.decide_agreement(
-        "contoso", version, mei, accepted=True, claimed_authority=True
-    )
+    await _set_up_contoso(journey_services)
     chat = chat_as(storage, journey_services, "mei.lin", "zh-TW")
     await chat.say("續約")
 
