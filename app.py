@@ -30,7 +30,7 @@ from botbuilder.schema import Activity
 from pydantic import ValidationError
 
 from bot.adapter import MembershipAdapter, create_adapter
-from bot.help_desk import TeamsHelpDesk
+from bot.help_desk import RATING, TeamsHelpDesk
 from bot.membership_bot import MembershipBot
 from bot.orders import OrderPaidNotifier
 from bot.payments import add_payment_routes
@@ -296,7 +296,7 @@ def _build_bot(settings: Settings) -> Callable[[web.Application], Awaitable[None
                 transcript=transcript,
                 resume=lambda context, then: app[BOT].resume(context, then),  # built below
                 asked=conversation_state.create_property("HelpDeskAsked"),
-                rating=conversation_state.create_property("HelpDeskRating"),
+                rating=conversation_state.create_property(RATING),
                 locale=normalize_locale(settings.help_desk_locale) or DEFAULT_LOCALE,
             )
             app[_HELP_DESK] = help_desk

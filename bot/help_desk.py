@@ -92,6 +92,7 @@ _THREAD = ";messageid="
 _NOT_MEMBER = frozenset({403, 404})
 _DIRECT_LINE = "directline"
 HANDOFF_INITIATE = "handoff.initiate"
+RATING = "HelpDeskRating"  # the conversation state's property: the ticket a rating is asked for
 HANDOFF_STATUS = "handoff.status"
 
 ONLY_MEMBERS = N_("Only members of the help-desk team can claim or resolve requests.")

@@ -49,10 +49,10 @@ from botbuilder.dialogs import DialogContext, DialogTurnStatus
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from botframework.connector import Channels
 
-from bot.help_desk import HANDOFF_STATUS, TeamsHelpDesk, Then
+from bot.help_desk import HANDOFF_STATUS, RATING, TeamsHelpDesk, Then
 from bot.personal_chat import carry, chat_link, shared_by_several
 from bot.proactive import CHANNEL, GROUP_CHAT, ReferenceKeeper
-from bot.state import TurnStates
+from bot.state import TurnStates, peek
 from bot.transcript import TranscriptRecorder
 from dialogs.cards import message, open_chat_card
 from dialogs.contexts import LeanDialogSet
@@ -101,6 +101,7 @@ CARRIED = {
     ),
 }
 CARD_ACTION_DONE = N_("Got it: my answer is in the chat.")
+_SHAPE = "DialogShape"
 UPDATED = N_("I was updated since your last message; here is where things stand.")
 
 _INSTALL = "add"
@@ -136,7 +137,8 @@ class MembershipBot(TeamsActivityHandler):
         self._dialogs = LeanDialogSet(self._dialog_state)
         self._dialogs.add(dialog)
         self._greeted = conversation_state.create_property("Greeted")
-        self._shape = conversation_state.create_property("DialogShape")
+        self._conversation_state = conversation_state
+        self._shape = conversation_state.create_property(_SHAPE)
         self._dialog_shape = dialog_shape(dialog)
         self.user_profile = user_state.create_property("UserProfile")
 
@@ -190,7 +192,8 @@ class MembershipBot(TeamsActivityHandler):
             return True
         if await self._help_desk.relay_from_user(turn_context):
             return True
-        await self._help_desk.rating_from_text(turn_context)  # the dialogs answer it as a click
+        if peek(self._conversation_state, turn_context, RATING) is not None:
+            await self._help_desk.rating_from_text(turn_context)  # the dialogs answer it as a click
         return False
 
     async def on_installation_update(self, turn_context: TurnContext) -> None:
@@ -362,7 +365,7 @@ class MembershipBot(TeamsActivityHandler):
         had another shape (``dialogs/shape.py``), the options that restart it at its journey
         (its saved stack is dropped: the journey resumes where the organization stands)."""
         dialog_context = await self._dialogs.create_context(turn_context)
-        if await self._shape.get(turn_context) == self._dialog_shape:
+        if peek(self._conversation_state, turn_context, _SHAPE) == self._dialog_shape:
             return dialog_context, None
         await self._shape.set(turn_context, self._dialog_shape)
         if dialog_context.active_dialog is None:

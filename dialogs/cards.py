@@ -195,7 +195,11 @@ def choice_card(
     ``person_reason`` adds a "Talk to a person" button that says why it was offered
     (``validation``: the answer was not understood twice; ``error``: the turn failed).
     """
-    buttons = [_button(in_words(t, option.label), option.action) for option in options]
+    buttons = [
+        _button(t.gettext(label) if isinstance(label := option.label, str) else in_words(t, label),
+                option.action)
+        for option in options
+    ]  # fmt: skip
     if person_reason is not None:
         label = t.gettext(MENU_LABELS[Intent.HUMAN])
         person = _button(label, Intent.HUMAN, reason=person_reason)

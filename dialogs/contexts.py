@@ -64,7 +64,7 @@ class LeanDialogContext(DialogContext):
 
     async def find_dialog(self, dialog_id: str) -> Dialog | None:
         """The dialog of this context's own set called ``dialog_id`` (never a parent's)."""
-        found: Dialog | None = await self.dialogs.find(dialog_id)
+        found: Dialog | None = self.dialogs.find_dialog(dialog_id)
         return found
 
     def find_dialog_sync(self, dialog_id: str) -> Dialog | None:
