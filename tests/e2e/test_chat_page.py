@@ -144,6 +144,9 @@ async def test_a_demo_user_sees_the_status_card_and_fills_in_the_profile_form(
     await page.goto(f"{demo_chat_url}/?locale={locale}")
     await page.select_option("#user", "mei.lin")  # the page restarts as that demo user
     await page.wait_for_url("**user=mei.lin**")
+    # A person types once the welcome shows: before it, Web Chat may still be connecting and
+    # can re-render the send box, dropping what was typed into it.
+    await bubbles.filter(has_text=t.gettext(WELCOME_TEXT).split("'")[0]).first.wait_for()
     sendbox = page.locator("[data-id='webchat-sendbox-input']")
 
     await sendbox.fill(t.gettext("Membership status"))
