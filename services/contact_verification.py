@@ -513,23 +513,22 @@ class EmailContactVerification:
         if allowance and not verified:
             sent = await rows(unit, _SENT_TO, {"email": contact.email, "since": now - _DAY})
             left, _ = _allowance([_utc(row.created_at) for row in sent], now)
-        status = VerificationStatus(
-            organization_id=organization_id,
-            contact_email=contact.email,
-            verified=verified,
-            expires_at=_utc(latest.expires_at) if latest is not None else None,
-            resends_left=left,
-        )
-        if latest is None or latest.delivery is None:
-            return status
-        delivery = _delivery(latest.delivery)
-        return status.model_copy(
-            update={
+        email: dict[str, Any] = {}  # the latest link's email, once one was queued
+        if latest is not None and latest.delivery is not None:
+            delivery = _delivery(latest.delivery)
+            email = {
                 "queued_at": _utc(latest.queued_at),
                 "sent_at": _utc(latest.sent_at) if latest.sent_at else None,
                 "delivery": delivery,
                 "delivery_error": None if delivery is DeliveryState.SENT else latest.last_error,
             }
+        return VerificationStatus(
+            organization_id=organization_id,
+            contact_email=contact.email,
+            verified=verified,
+            expires_at=_utc(latest.expires_at) if latest is not None else None,
+            resends_left=left,
+            **email,
         )
 
     async def _organization(self, unit: UnitOfWork, organization_id: str) -> OrganizationRow:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -152,6 +153,7 @@ class MembershipView(BaseModel):
 class ChecklistItem(BaseModel):
     """One journey step's state."""
 
+    model_config = ConfigDict(frozen=True)  # shared: see _bare_item
     step: Step
     state: StepState
     by: str | None = None
@@ -285,13 +287,23 @@ def _stored_state(
     return None
 
 
+_STEP_STATES = {state.value: state for state in StepState}
+
+
+@cache
+def _bare_item(step: Step, state: StepState) -> ChecklistItem:
+    """An item that names no one: the same for every organization, built once (the status is
+    read on many turns)."""
+    return ChecklistItem(step=step, state=state)
+
+
 def _item(step: Step, recorded: Any, stored: StepState | None) -> ChecklistItem:
     """The checklist's record of ``step`` (a row, or None), overruled by the stored facts."""
-    state = StepState(recorded.state) if recorded is not None else StepState.PENDING
+    state = _STEP_STATES[recorded.state] if recorded is not None else StepState.PENDING
     if stored is not None and stored is not state:
-        return ChecklistItem(step=step, state=stored)  # who and when are not known
+        return _bare_item(step, stored)  # who and when are not known
     if recorded is None:
-        return ChecklistItem(step=step, state=state)
+        return _bare_item(step, state)
     return ChecklistItem(
         step=step, state=state, by=recorded.by_user, at=recorded.at,
         by_system=recorded.by_user in SYSTEM_ACTOR_NAMES,

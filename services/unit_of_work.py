@@ -22,8 +22,9 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Select, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Compiled, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import await_
 
 from services import db, sqlite_driver
@@ -103,13 +104,13 @@ class _Plan:
 
     sql: str
     postgres: bool
-    compiled: Compiled
     binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]  # in the SQL's order
     results: tuple[Callable[[Any], Any] | None, ...]  # a column's, or None: as it comes
     row: Callable[..., Any]
+    literals: dict[str, Any] | None  # the statement's own values (a LIMIT's), None: none
 
     def run(self, driver: Any, parameters: Mapping[str, Any]) -> list[Any]:
-        values = self.compiled.construct_params(parameters) or {}  # with its literals
+        values = {**self.literals, **parameters} if self.literals else parameters
         arguments = [
             values[name] if bind is None else bind(values[name]) for name, bind in self.binds
         ]
@@ -149,18 +150,27 @@ def _plan(statement: Select[*tuple[Any, ...]], dialect: Dialect) -> _Plan | None
         and all(name.isidentifier() and not name.startswith("_") for name in names)
         and len(set(names)) == len(names)
         and all(callable(bind) for bind in compiled._bind_processors.values())
+        and all(bind.callable is None for bind in compiled.binds.values())  # values per call
     ):
         processors: dict[str, Any] = dict(compiled._bind_processors)
         plan = _Plan(
             sql=compiled.string,
             postgres=dialect.name == "postgresql",
-            compiled=compiled,
             binds=tuple((name, processors.get(name)) for name in compiled.positiontup),
             results=tuple(column[3]._cached_result_processor(dialect, None) for column in columns),
             row=namedtuple("Row", names),
+            literals=_literals(compiled),
         )
     known[dialect.name] = plan
     return plan
+
+
+def _literals(compiled: SQLCompiler) -> dict[str, Any] | None:
+    """The values a statement carries itself (a LIMIT's), what ``construct_params`` would add to
+    the caller's on every call; the caller gives the others (``bindparam`` with no value)."""
+    given = {compiled.bind_names[bind] for bind in compiled.binds.values() if bind.required}
+    values = compiled.construct_params(_check=False) or {}
+    return {name: value for name, value in values.items() if name not in given} or None
 
 
 class SqlAlchemyUnitOfWork:

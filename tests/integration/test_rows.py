@@ -44,7 +44,17 @@ async def units(database_url):
     await engine.dispose()
 
 
+# A statement's own values: a LIMIT, and a bindparam with a value the caller may override.
+_OTHERS = (
+    select(OrganizationRow.id)
+    .where(OrganizationRow.id != bindparam("skip", value="contoso"))
+    .order_by(OrganizationRow.id)
+    .limit(2)
+)
+
 CASES = [
+    (_OTHERS, {}),
+    (_OTHERS, {"skip": "fabrikam"}),
     (_ORGANIZATION_STATUS, {"organization_id": "northwind"}),
     (_CHECKLIST, {"organization_id": "northwind"}),
     (_ORGANIZATION_FOR, {"tenant_id": None, "organization_id": "contoso"}),
