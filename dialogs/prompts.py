@@ -167,4 +167,22 @@ class OptionPrompt(LocalizedTextPrompt):
         if chosen is not None and chosen.action in actions:
             prompt.recognized.value = chosen.action
             return True
+        if (chosen := _by_number_or_part(reply, options)) is not None:
+            prompt.recognized.value = chosen.action
+            return True
         return False
+
+
+def _by_number_or_part(reply: str, options: list[Option]) -> Option | None:
+    """The option ``reply`` names by its number (1 for the first button), or by a part of its
+    label in any language (or the label within a longer reply), when only one option fits."""
+    if reply.isdecimal() and 1 <= int(reply) <= len(options):
+        return options[int(reply) - 1]
+    if len(reply) < 2:
+        return None
+    fitting = [
+        option for option in options
+        if any(reply in label or (len(label) >= 2 and label in reply)
+               for label in map(fold, every_language(option.label)))
+    ]  # fmt: skip
+    return fitting[0] if len(fitting) == 1 else None

@@ -162,6 +162,45 @@ async def test_the_renew_or_upgrade_menu_item_reaches_the_upgrade(
     assert upgrade[-1].text == question
 
 
+MENU_ITEM = {"en-US": "Renew or upgrade the membership", "zh-TW": "續約或升級會員資格"}
+
+
+@pytest.mark.parametrize(
+    ("locale", "answer", "question"),
+    [
+        ("zh-TW", "升級", "您想要哪一個？"),
+        ("zh-TW", "我想升級會員資格", "您想要哪一個？"),
+        ("en-US", "upgrade", "Which one would you like?"),
+        ("en-US", "2", "Which one would you like?"),
+    ],
+)  # fmt: skip
+async def test_the_renew_or_upgrade_question_takes_the_answer_as_people_type_it(
+    storage, journey_services, locale, answer, question
+):
+    # A part of a button's label, the label within a sentence, or the button's number.
+    chat = chat_as(storage, journey_services, "ana.silva", locale)
+    await chat.join()
+    which = await chat.say(MENU_ITEM[locale])
+
+    upgrade = await chat.say(answer)
+
+    assert len(which[-1].buttons) == 3
+    assert upgrade[-1].text == question
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-TW"])
+async def test_an_answer_that_fits_both_renewing_and_upgrading_is_asked_again(
+    storage, journey_services, locale
+):
+    chat = chat_as(storage, journey_services, "ana.silva", locale)
+    await chat.join()
+    which = await chat.say(MENU_ITEM[locale])
+
+    again = await chat.say("會員資格" if locale == "zh-TW" else "the membership")
+
+    assert again[-1].text == which[-1].text and len(again[-1].buttons) >= 3
+
+
 @pytest.mark.parametrize(
     ("locale", "typed"),
     [("en-US", "upgrade to gold"), ("zh-TW", "升級"), ("zh-TW", "我想升級到金級")],
