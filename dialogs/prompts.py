@@ -140,7 +140,8 @@ class OptionPrompt(LocalizedTextPrompt):
     A click answers with its ``action`` when that is one of the options. Typed text matches an
     option when it is the option's label in any language (the user may have switched language
     since the buttons were drawn); a yes or a no in either language matches the option given
-    for it.
+    for it; then a button's number, or a part of one label (or a label inside the reply) when
+    only one option fits.
     """
 
     def __init__(
